@@ -1,0 +1,157 @@
+/** The `apiwarden` command line. Each command lives in its own file; this one wires them and maps errors. */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { FORMATS } from '../parsers/registry.js';
+import { runDemo } from './demo.js';
+import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
+import { packageRoot } from './paths.js';
+
+const version = (): string =>
+  (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
+
+const positiveInt = (name: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a whole number, got '${v}'`);
+  return n;
+};
+
+function formatsHelp(): string {
+  const w = Math.max(...FORMATS.map((f) => f.name.length));
+  return FORMATS.map((f) => `  ${f.name.padEnd(w)}  ${f.description}`).join('\n');
+}
+
+export function buildProgram(io: Io, setExit: (code: number) => void): Command {
+  const program = new Command('apiwarden')
+    .description(
+      'API traffic anomaly detection and mitigation: reads gateway logs, learns your APIs, finds abuse.',
+    )
+    .version(version(), '-V, --version')
+    .showHelpAfterError('(run with --help for usage)')
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+
+  program
+    .command('parse')
+    .description('Normalize logs (files, .gz, directories, globs, or - for stdin) into API events')
+    .argument(
+      '[inputs...]',
+      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
+    )
+    .option(
+      '-f, --format <name>',
+      'input format, or auto to detect it from the first lines (see `apiwarden formats`)',
+    )
+    .option(
+      '--log-format <string>',
+      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
+    )
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option(
+      '-o, --out <file>',
+      'write events to FILE.jsonl or FILE.parquet, or - for JSON lines on stdout; default: count only',
+    )
+    .option(
+      '-F, --follow',
+      'keep reading as files grow, across rotation and truncation (like tail -F); Ctrl-C stops',
+    )
+    .option(
+      '--quarantine <file>',
+      'where malformed records are kept (default: OUT.quarantine.jsonl, or apiwarden-quarantine.jsonl; none to keep none)',
+    )
+    .option(
+      '--max-quarantine <n>',
+      'keep at most N malformed records (all are counted; default 1000)',
+      positiveInt('--max-quarantine'),
+    )
+    .option(
+      '--trusted-proxies <cidrs>',
+      'comma-separated CIDRs whose X-Forwarded-For is believed (default: loopback and private ranges; none to trust nobody)',
+    )
+    .option('--device-header <name>', 'request header carrying a device id (default x-device-id)')
+    .option('--capture-headers', 'keep request/response headers on events (credentials redacted)')
+    .option('--capture-bodies', 'keep request/response bodies on events (password-like fields redacted)')
+    .option(
+      '--max-body-bytes <n>',
+      'cut captured bodies to N bytes (default 4096)',
+      positiveInt('--max-body-bytes'),
+    )
+    .option(
+      '--max-line-bytes <n>',
+      'longer lines are counted as malformed without being buffered (default 1048576)',
+      positiveInt('--max-line-bytes'),
+    )
+    .option('-q, --quiet', 'no progress bar, no summary')
+    .option('--json', 'print the end-of-run summary as JSON (on stdout, or stderr when events go to stdout)')
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .addHelpText(
+      'after',
+      `\nFormats:\n${formatsHelp()}\n\nExamples:\n  apiwarden parse /var/log/nginx/access.log* --out events.parquet\n  apiwarden parse --format nginx --log-format '$remote_addr [$time_local] "$request" $status $request_time' app.log\n  kubectl logs deploy/gateway | apiwarden parse - --out - | jq .path\n`,
+    )
+    .action(async (inputs: string[], flags: ParseFlags) => {
+      setExit(await runParse(inputs, flags, io));
+    });
+
+  program
+    .command('formats')
+    .description('List the input formats apiwarden reads')
+    .action(() => {
+      io.stdout.write(
+        `${formatsHelp()}\n\nauto-detection tries every format that needs no options; see docs/formats.md\n`,
+      );
+      setExit(0);
+    });
+
+  program
+    .command('demo')
+    .description('Parse the bundled sample traffic and print what it holds (what `npm start` runs)')
+    .action(async () => {
+      setExit(await runDemo(io));
+    });
+
+  return program;
+}
+
+/** Runs the CLI; returns the exit code. Expected failures print one line, never a stack trace. */
+export async function main(argv: string[], io?: Io): Promise<number> {
+  const ac = new AbortController();
+  const realIo: Io = io ?? {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    signal: ac.signal,
+  };
+  let code = 0;
+  const onSigint = () => {
+    if (ac.signal.aborted) process.exit(130);
+    ac.abort();
+  };
+  if (!io) process.on('SIGINT', onSigint);
+  try {
+    const program = buildProgram(realIo, (c) => {
+      code = c;
+    });
+    if (argv.length <= 2) {
+      program.outputHelp();
+      return 0;
+    }
+    await program.parseAsync(argv);
+    return code;
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // Help and version exit 0; usage errors were already printed by commander.
+      return e.exitCode === 0 ? 0 : 2;
+    }
+    if (e instanceof CliError) {
+      realIo.stderr.write(`apiwarden: ${e.message}\n`);
+      return e.exitCode;
+    }
+    throw e;
+  } finally {
+    if (!io) process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * Client address resolution. A proxy's X-Forwarded-For is only believed when the peer that sent it is a
+ * trusted proxy; otherwise any client could claim any address.
+ */
+import { BlockList, isIP } from 'node:net';
+
+/** The default trusted proxies: loopback and private networks (a load balancer in the same network). */
+export const DEFAULT_TRUSTED_PROXIES = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '100.64.0.0/10',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+];
+
+/** Parses `a.b.c.d/n`, `v6/n` or a bare address into [address, prefix, family]; null if invalid. */
+export function parseCidr(s: string): [string, number, 'ipv4' | 'ipv6'] | null {
+  const slash = s.indexOf('/');
+  const addr = slash === -1 ? s : s.slice(0, slash);
+  const fam = isIP(addr);
+  if (fam === 0) return null;
+  const max = fam === 4 ? 32 : 128;
+  const prefix = slash === -1 ? max : Number(s.slice(slash + 1));
+  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  return [addr, prefix, fam === 4 ? 'ipv4' : 'ipv6'];
+}
+
+/** Strips a port and IPv6 brackets: `1.2.3.4:80` → `1.2.3.4`, `[::1]:80` → `::1`; other text unchanged. */
+export function stripPort(s: string): string {
+  if (s.charCodeAt(0) === 91 /* [ */) {
+    const end = s.indexOf(']');
+    return end === -1 ? s : s.slice(1, end);
+  }
+  const colon = s.indexOf(':');
+  // One colon: host:port. More than one: a bare IPv6 address, keep it.
+  if (colon !== -1 && s.indexOf(':', colon + 1) === -1) return s.slice(0, colon);
+  return s;
+}
+
+/** A set of CIDRs with a bounded memo: the same few proxy addresses are asked about on every line. */
+export class CidrSet {
+  private readonly list = new BlockList();
+  private readonly memo = new Map<string, boolean>();
+  readonly size: number;
+
+  constructor(cidrs: readonly string[]) {
+    for (const c of cidrs) {
+      const p = parseCidr(c);
+      if (!p) throw new Error(`invalid CIDR '${c}'`);
+      this.list.addSubnet(p[0], p[1], p[2]);
+    }
+    this.size = cidrs.length;
+  }
+
+  has(ip: string): boolean {
+    if (this.size === 0) return false;
+    const m = this.memo.get(ip);
+    if (m !== undefined) return m;
+    const fam = isIP(ip);
+    let hit = fam === 4 ? this.list.check(ip, 'ipv4') : fam === 6 ? this.list.check(ip, 'ipv6') : false;
+    // IPv4-mapped IPv6 (::ffff:10.0.0.1) is the IPv4 peer as a dual-stack socket reports it.
+    if (!hit && fam === 6 && ip.toLowerCase().startsWith('::ffff:') && isIP(ip.slice(7)) === 4) {
+      hit = this.list.check(ip.slice(7), 'ipv4');
+    }
+    if (this.memo.size >= 4096) this.memo.clear();
+    this.memo.set(ip, hit);
+    return hit;
+  }
+}
+
+/**
+ * The client address: the peer, unless the peer is a trusted proxy, in which case X-Forwarded-For is walked
+ * from the right (the entry the nearest proxy appended) past trusted proxies to the first untrusted
+ * address; X-Real-IP is used when there is no X-Forwarded-For. Malformed entries stop the walk.
+ */
+export function resolveClientIp(
+  peer: string,
+  forwardedFor: string | null,
+  realIp: string | null,
+  trusted: CidrSet,
+): string {
+  const peerTrusted = peer === '' || peer === '-' || trusted.has(peer);
+  if (!peerTrusted) return peer;
+  if (forwardedFor && forwardedFor !== '-') {
+    let ip = peer;
+    let end = forwardedFor.length;
+    while (end > 0) {
+      const comma = forwardedFor.lastIndexOf(',', end - 1);
+      const cand = stripPort(forwardedFor.slice(comma + 1, end).trim());
+      end = comma === -1 ? 0 : comma;
+      if (isIP(cand) === 0) break;
+      ip = cand;
+      if (!trusted.has(cand)) break;
+    }
+    if (ip !== '' && ip !== '-') return ip;
+  }
+  if (realIp && realIp !== '-') {
+    const r = stripPort(realIp.trim());
+    if (isIP(r) !== 0) return r;
+  }
+  return peer;
+}
