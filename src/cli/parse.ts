@@ -147,11 +147,18 @@ export async function parseInputs(
       sniffed = s.sniffed;
       stdin = s.stream;
     } else {
-      const files = await expandInputs(args);
+      const files = await expandInputs(args, { allowMissing: config.input.follow });
       if (!files.ok) throw new CliError(files.error);
       if (files.files.length === 0) throw new CliError('no input files');
-      sniffed = await sniffFile(files.files[0]!).catch((e: Error) => {
-        throw new CliError(`cannot read '${files.files[0]}': ${e.message}`);
+      const first = files.files[0]!;
+      sniffed = await sniffFile(first).catch((e: NodeJS.ErrnoException) => {
+        if (e.code === 'ENOENT' && config.input.follow) {
+          throw new CliError(
+            `cannot detect the format of '${first}': it does not exist yet; pass --format`,
+            2,
+          );
+        }
+        throw new CliError(`cannot read '${first}': ${e.code === 'ENOENT' ? 'no such file' : e.message}`);
       });
     }
     if (sniffed.text.length === 0) {

@@ -96,7 +96,8 @@ export async function ingest(o: IngestOptions): Promise<IngestStats> {
     }
     if (batch.rejects) {
       for (const r of batch.rejects) {
-        const m = new Malformed(r.reason, r.bytes === undefined ? undefined : `record of ${r.bytes} bytes`);
+        const size = r.bytes === undefined ? undefined : `record of ${r.bytes} bytes`;
+        const m = new Malformed(r.reason, r.message ?? size);
         quarantine.add(batch.input, r.position, m.reason, m.detail, r.sample, r.bytes ?? r.sample.length);
       }
     }

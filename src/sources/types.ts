@@ -28,6 +28,8 @@ export interface FrameReject {
   sample: string;
   /** Size of the whole record in bytes when known. */
   bytes?: number;
+  /** What went wrong, for `read_error` (e.g. `unexpected end of file`). */
+  message?: string;
 }
 
 export interface RecordBatch {
