@@ -101,17 +101,27 @@ async function resolveConfig(flags: ParseFlags): Promise<Config> {
   return c;
 }
 
+type OutKind = 'none' | 'stdout' | 'jsonl' | 'parquet';
+
 /** Output by file extension: `.parquet`, `.jsonl`/`.ndjson`/`.json`, `-` for stdout; none = count only. */
-function openSink(out: string | undefined, io: Io): EventSink {
-  if (out === undefined) return new NullSink();
-  if (out === '-') return new JsonlSink(io.stdout);
+function outKind(out: string | undefined): OutKind {
+  if (out === undefined) return 'none';
+  if (out === '-') return 'stdout';
   const ext = extname(out).toLowerCase();
-  if (ext === '.parquet') return new ParquetSink(out);
-  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return new JsonlSink(out);
+  if (ext === '.parquet') return 'parquet';
+  if (ext === '.jsonl' || ext === '.ndjson' || ext === '.json') return 'jsonl';
   throw new CliError(
     `--out '${out}': unknown output type '${ext || '(none)'}'; use a .jsonl or .parquet file name, or - for stdout`,
     2,
   );
+}
+
+function openSink(out: string | undefined, io: Io): EventSink {
+  const kind = outKind(out);
+  if (kind === 'stdout') return new JsonlSink(io.stdout);
+  if (kind === 'parquet') return new ParquetSink(out!);
+  if (kind === 'jsonl') return new JsonlSink(out!);
+  return new NullSink();
 }
 
 function quarantinePath(flags: ParseFlags, c: Config): string | null {
@@ -130,6 +140,7 @@ export async function parseInputs(
   sinkOverride?: EventSink,
 ): Promise<ParseSummary> {
   const config = await resolveConfig(flags);
+  outKind(flags.out); // usage errors before any I/O
   const args = inputs.length === 0 ? ['-'] : inputs;
   const useStdin = args.includes('-');
   if (useStdin && args.length > 1) throw new CliError("'-' (stdin) cannot be mixed with other inputs", 2);
