@@ -83,6 +83,13 @@ export function resolveClientIp(
   realIp: string | null,
   trusted: CidrSet,
 ): string {
+  // Most access logs carry no forwarding headers: skip the trust lookup entirely.
+  if (
+    (forwardedFor === null || forwardedFor === '' || forwardedFor === '-') &&
+    (realIp === null || realIp === '' || realIp === '-')
+  ) {
+    return peer;
+  }
   const peerTrusted = peer === '' || peer === '-' || trusted.has(peer);
   if (!peerTrusted) return peer;
   if (forwardedFor && forwardedFor !== '-') {

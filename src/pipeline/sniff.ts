@@ -64,8 +64,9 @@ export async function sniffStream(stream: Readable): Promise<{ sniffed: Sniffed;
   let ended = false;
   await new Promise<void>((resolve, reject) => {
     const onReadable = () => {
-      let chunk: Buffer | null;
-      while (size < SNIFF_BYTES && (chunk = stream.read() as Buffer | null) !== null) {
+      while (size < SNIFF_BYTES) {
+        const chunk = stream.read() as Buffer | null;
+        if (chunk === null) break;
         parts.push(chunk);
         size += chunk.length;
       }
