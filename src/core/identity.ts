@@ -41,20 +41,25 @@ export function jwtSubject(jwt: string): string | null {
 
 /** Memoizes credential → identity; bounded, because attackers can send endless distinct tokens. */
 export class CredentialCache {
-  private readonly map = new Map<string, Credential>();
+  // One map per scheme, so a lookup needs no key string built per line.
+  private readonly maps = new Map<string, Map<string, Credential>>();
   constructor(private readonly max = 65_536) {}
 
   /** `scheme` is the Authorization scheme lower-cased (`bearer`, `basic`) or `` for keys and cookies. */
   identify(scheme: string, value: string): Credential {
-    const key = scheme === '' ? value : `${scheme} ${value}`;
-    let c = this.map.get(key);
+    let map = this.maps.get(scheme);
+    if (map === undefined) {
+      map = new Map();
+      this.maps.set(scheme, map);
+    }
+    let c = map.get(value);
     if (c === undefined) {
       let subject: string | null = null;
       if (scheme === 'basic') subject = basicUser(value);
       else if (scheme === 'bearer' || scheme === '') subject = jwtSubject(value);
       c = { id: tokenId(value), subject };
-      if (this.map.size >= this.max) this.map.clear();
-      this.map.set(key, c);
+      if (map.size >= this.max) map.clear();
+      map.set(value, c);
     }
     return c;
   }
@@ -99,12 +104,17 @@ export function redactCookieHeader(header: string, keep: ReadonlySet<string>): s
     .join('; ');
 }
 
-/** A Set-Cookie header with its value replaced, attributes kept. */
+/** Set-Cookie header(s) with each value replaced, attributes kept; repeated headers are `\n`-joined. */
 export function redactSetCookie(header: string): string {
-  const eq = header.indexOf('=');
-  if (eq === -1) return header;
-  const semi = header.indexOf(';', eq);
-  return `${header.slice(0, eq)}=[redacted]${semi === -1 ? '' : header.slice(semi)}`;
+  return header
+    .split('\n')
+    .map((one) => {
+      const eq = one.indexOf('=');
+      if (eq === -1) return one;
+      const semi = one.indexOf(';', eq);
+      return `${one.slice(0, eq)}=[redacted]${semi === -1 ? '' : one.slice(semi)}`;
+    })
+    .join('\n');
 }
 
 const BODY_SECRET_KEYS =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CidrSet, DEFAULT_TRUSTED_PROXIES, parseCidr, resolveClientIp, stripPort } from './net.js';
+import { CidrSet, DEFAULT_TRUSTED_PROXIES, ipv4ToInt, parseCidr, resolveClientIp, stripPort } from './net.js';
 
 const trusted = new CidrSet(DEFAULT_TRUSTED_PROXIES);
 
@@ -35,6 +35,27 @@ describe('helpers', () => {
     expect(stripPort('[::1]:80')).toBe('::1');
     expect(stripPort('2001:db8::1')).toBe('2001:db8::1');
     expect(stripPort('1.2.3.4')).toBe('1.2.3.4');
+  });
+  it('ipv4ToInt', () => {
+    expect(ipv4ToInt('10.0.0.1')).toBe(0x0a000001);
+    expect(ipv4ToInt('255.255.255.255')).toBe(0xffffffff);
+    for (const bad of ['1.2.3', '1.2.3.4.5', '256.1.1.1', '1..2.3', '1.2.3.4 ', '::1', ''])
+      expect(ipv4ToInt(bad)).toBe(-1);
+  });
+  it('CidrSet matches IPv4 by prefix, IPv6 and mapped IPv4', () => {
+    const s = new CidrSet(['172.16.0.0/12', '0.0.0.0/32', '2001:db8::/32']);
+    expect([s.has('172.31.255.255'), s.has('172.32.0.0'), s.has('172.15.0.1'), s.has('0.0.0.0')]).toEqual([
+      true,
+      false,
+      false,
+      true,
+    ]);
+    expect([s.has('2001:db8::5'), s.has('2001:db9::5'), s.has('::ffff:172.16.1.1')]).toEqual([
+      true,
+      false,
+      true,
+    ]);
+    expect(new CidrSet(['0.0.0.0/0']).has('8.8.8.8')).toBe(true);
   });
   it('parseCidr rejects bad input', () => {
     expect(parseCidr('10.0.0.0/8')).toEqual(['10.0.0.0', 8, 'ipv4']);

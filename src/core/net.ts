@@ -41,10 +41,39 @@ export function stripPort(s: string): string {
   return s;
 }
 
-/** A set of CIDRs with a bounded memo: the same few proxy addresses are asked about on every line. */
+/** Dotted-quad IPv4 → unsigned 32-bit integer, or -1 if the text is not one. */
+export function ipv4ToInt(s: string): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/**
+ * A set of CIDRs. IPv4 (the common case, asked about on every proxied line) is matched with integer
+ * arithmetic; IPv6 goes through node's BlockList behind a bounded memo.
+ */
 export class CidrSet {
   private readonly list = new BlockList();
-  private readonly memo = new Map<string, boolean>();
+  private readonly v4: { net: number; mask: number }[] = [];
+  private memo = new Map<string, boolean>();
+  private older = new Map<string, boolean>();
   readonly size: number;
 
   constructor(cidrs: readonly string[]) {
@@ -52,21 +81,40 @@ export class CidrSet {
       const p = parseCidr(c);
       if (!p) throw new Error(`invalid CIDR '${c}'`);
       this.list.addSubnet(p[0], p[1], p[2]);
+      if (p[2] === 'ipv4') {
+        const mask = p[1] === 0 ? 0 : (0xffffffff << (32 - p[1])) >>> 0;
+        this.v4.push({ net: (ipv4ToInt(p[0]) & mask) >>> 0, mask });
+      }
     }
     this.size = cidrs.length;
   }
 
+  private hasV4(n: number): boolean {
+    for (let i = 0; i < this.v4.length; i++) {
+      const r = this.v4[i]!;
+      if ((n & r.mask) >>> 0 === r.net) return true;
+    }
+    return false;
+  }
+
   has(ip: string): boolean {
     if (this.size === 0) return false;
-    const m = this.memo.get(ip);
+    const n = ipv4ToInt(ip);
+    if (n !== -1) return this.hasV4(n);
+    let m = this.memo.get(ip);
+    if (m === undefined) m = this.older.get(ip);
     if (m !== undefined) return m;
-    const fam = isIP(ip);
-    let hit = fam === 4 ? this.list.check(ip, 'ipv4') : fam === 6 ? this.list.check(ip, 'ipv6') : false;
+    let hit = isIP(ip) === 6 && this.list.check(ip, 'ipv6');
     // IPv4-mapped IPv6 (::ffff:10.0.0.1) is the IPv4 peer as a dual-stack socket reports it.
-    if (!hit && fam === 6 && ip.toLowerCase().startsWith('::ffff:') && isIP(ip.slice(7)) === 4) {
-      hit = this.list.check(ip.slice(7), 'ipv4');
+    if (!hit && ip.toLowerCase().startsWith('::ffff:')) {
+      const v4 = ipv4ToInt(ip.slice(7));
+      if (v4 !== -1) hit = this.hasV4(v4);
     }
-    if (this.memo.size >= 4096) this.memo.clear();
+    // Two generations: a full memo becomes the older one, so hot addresses survive the turnover.
+    if (this.memo.size >= 8192) {
+      this.older = this.memo;
+      this.memo = new Map();
+    }
     this.memo.set(ip, hit);
     return hit;
   }

@@ -60,6 +60,38 @@ describe('Normalizer.finalize', () => {
     expect(e.path).toBe('/a b');
   });
 
+  it('treats a request line whose method is not a token as junk, even with spaces in it', () => {
+    const e = ev(
+      n,
+      draft((d) => {
+        d.requestLine = '\x16\x03\x01 \x00\xfc\x03';
+      }),
+    );
+    expect([e.method, e.path]).toEqual(['-', '-']);
+  });
+
+  it('takes method and protocol from the request line when the target is logged apart', () => {
+    const e = ev(
+      n,
+      draft((d) => {
+        d.requestLine = 'PUT /x?a=1 HTTP/1.0';
+        d.target = '/y?b=2';
+      }),
+    );
+    expect([e.method, e.path, e.protocol, { ...e.query }]).toEqual(['PUT', '/y', 'HTTP/1.0', { b: '2' }]);
+  });
+
+  it('falls back to the user-agent and referer headers', () => {
+    const e = ev(
+      n,
+      draft((d) => {
+        d.setHeader('User-Agent', 'ua/1');
+        d.setHeader('referer', 'https://r.example/');
+      }),
+    );
+    expect([e.userAgent, e.referer]).toEqual(['ua/1', 'https://r.example/']);
+  });
+
   it('reports missing time, bad status and missing address as reasons', () => {
     expect(
       (
@@ -305,6 +337,36 @@ describe('Normalizer.finalize', () => {
     expect(e.bodyTruncated).toBe(true);
     const json = JSON.stringify(e);
     for (const secret of ['hunter2', 'KEY-XYZ', 'abc;', JWT]) expect(json).not.toContain(secret);
+  });
+});
+
+describe('capture redaction', () => {
+  const c = new Normalizer({
+    ...DEFAULT_EVENT_OPTIONS,
+    captureHeaders: true,
+    captureBodies: true,
+    maxBodyBytes: 30,
+  });
+  it('redacts before cutting, so a cut inside a password cannot keep part of it', () => {
+    const e = ev(
+      c,
+      draft((d) => {
+        d.requestBody = '{"username":"bob","password":"correct-horse-battery"}';
+      }),
+    );
+    expect(e.requestBody).not.toContain('correct');
+    expect(e.bodyTruncated).toBe(true);
+  });
+  it('redacts response bodies and every Set-Cookie', () => {
+    const e = ev(
+      c,
+      draft((d) => {
+        d.responseBody = '{"access_token":"tok-abcdef"}';
+        d.setResponseHeader('set-cookie', 'a=one; Path=/\nb=two; HttpOnly');
+      }),
+    );
+    expect(e.responseBody).toBe('{"access_token":"[redacted]"}');
+    expect(e.responseHeaders!['set-cookie']).toBe('a=[redacted]; Path=/\nb=[redacted]; HttpOnly');
   });
 });
 

@@ -108,6 +108,7 @@ const nz = (s: string | null | undefined): string | null =>
   s === null || s === undefined || s === '' || s === '-' ? null : s;
 const num = (n: number): number | null => (Number.isNaN(n) || n < 0 ? null : n);
 const MAX_ID = 256;
+const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 export class Normalizer {
   private readonly trusted: CidrSet;
@@ -115,11 +116,14 @@ export class Normalizer {
   private readonly queryKeys: Set<string>;
   private readonly cookieNames: string[];
   private readonly keepCookies: Set<string>;
+  private readonly credentialKeyRe: RegExp;
 
   constructor(readonly options: EventOptions = DEFAULT_EVENT_OPTIONS) {
     this.trusted = new CidrSet(options.trustedProxies);
     this.queryKeys = new Set(options.credentialQueryKeys.map((k) => k.toLowerCase()));
     this.cookieNames = options.credentialCookies;
+    const keys = [...this.queryKeys].map((k) => k.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+    this.credentialKeyRe = new RegExp(`(?:^|[&;])(?:${keys === '' ? '(?!)' : keys})(?:=|&|;|$)`, 'i');
     this.keepCookies = new Set(options.deviceCookie ? [options.deviceCookie.toLowerCase()] : []);
   }
 
@@ -136,17 +140,21 @@ export class Normalizer {
     let method = d.method;
     let target = d.target;
     let protocol = d.protocol;
-    if (d.requestLine !== null && target === null) {
+    if (d.requestLine !== null && (target === null || method === null || protocol === null)) {
       const rl = d.requestLine;
       const sp1 = rl.indexOf(' ');
       if (sp1 > 0) {
-        method ??= rl.slice(0, sp1);
-        const sp2 = rl.lastIndexOf(' ');
-        if (sp2 > sp1 && rl.startsWith('HTTP/', sp2 + 1)) {
-          target = rl.slice(sp1 + 1, sp2);
-          protocol ??= rl.slice(sp2 + 1);
+        const m = rl.slice(0, sp1);
+        // Not an HTTP method token (RFC 9110): junk such as TLS bytes sent to a plain-HTTP port.
+        if (!METHOD_TOKEN.test(m)) {
+          method = '-';
+          target = null;
         } else {
-          target = rl.slice(sp1 + 1);
+          method ??= m;
+          const sp2 = rl.lastIndexOf(' ');
+          const hasProto = sp2 > sp1 && rl.startsWith('HTTP/', sp2 + 1);
+          target ??= hasProto ? rl.slice(sp1 + 1, sp2) : rl.slice(sp1 + 1);
+          if (hasProto) protocol ??= rl.slice(sp2 + 1);
         }
       }
     }
@@ -158,7 +166,7 @@ export class Normalizer {
       if (host === null) host = st.host;
       path = normalizePath(st.path);
       rawQuery = st.query;
-    } else if (nz(d.path) !== null) {
+    } else if (method !== '-' && nz(d.path) !== null) {
       const st = splitTarget(d.path!);
       if (host === null) host = st.host;
       path = normalizePath(st.path);
@@ -204,7 +212,13 @@ export class Normalizer {
         }
       }
     }
-    if (query !== null && this.queryKeys.size > 0) {
+    // Walk the query only when a credential key could be in it (a regex over the raw string is cheaper).
+    const mayHoldCredential =
+      rawQuery === null ||
+      d.args !== null ||
+      rawQuery.indexOf('%') !== -1 ||
+      this.credentialKeyRe.test(rawQuery);
+    if (query !== null && this.queryKeys.size > 0 && mayHoldCredential) {
       for (const k in query) {
         if (!this.queryKeys.has(k.toLowerCase())) continue;
         const v = query[k]!;
@@ -237,7 +251,7 @@ export class Normalizer {
       device = nz(cookies[this.options.deviceCookie]);
     }
 
-    let referer = nz(d.referer);
+    let referer = nz(d.referer ?? h?.referer);
     if (referer !== null && this.queryKeys.size > 0 && referer.indexOf('?') !== -1)
       referer = this.redactUrl(referer);
 
@@ -252,7 +266,7 @@ export class Normalizer {
       bytesOut: num(d.bytesOut),
       bytesIn: num(d.bytesIn),
       latencyMs: num(d.latencyMs),
-      userAgent: nz(d.userAgent),
+      userAgent: nz(d.userAgent ?? h?.['user-agent']),
       referer,
       token: cred === null ? null : cred.id,
       user: user === null ? null : user.slice(0, MAX_ID),
@@ -266,13 +280,16 @@ export class Normalizer {
     }
     if (this.options.captureBodies) {
       const max = this.options.maxBodyBytes;
+      // Redact first, then cut: a cut inside a password value would hide it from the pattern.
       if (nz(d.requestBody) !== null) {
-        ev.requestBody = redactBody(d.requestBody!.slice(0, max));
-        if (d.requestBody!.length > max) ev.bodyTruncated = true;
+        const body = redactBody(d.requestBody!);
+        ev.requestBody = body.slice(0, max);
+        if (body.length > max) ev.bodyTruncated = true;
       }
       if (nz(d.responseBody) !== null) {
-        ev.responseBody = d.responseBody!.slice(0, max);
-        if (d.responseBody!.length > max) ev.bodyTruncated = true;
+        const body = redactBody(d.responseBody!);
+        ev.responseBody = body.slice(0, max);
+        if (body.length > max) ev.bodyTruncated = true;
       }
     }
     return ev;

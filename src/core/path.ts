@@ -145,15 +145,7 @@ function resolveSegments(p: string): string {
 export function normalizePath(raw: string): string {
   if (raw.charCodeAt(0) !== 47) return raw === '' ? '/' : raw;
   // Fast path: nothing to decode and no `//`, `/.` sequences.
-  let needs = false;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if (c === 37 || (c === 47 && (raw.charCodeAt(i + 1) === 47 || raw.charCodeAt(i + 1) === 46))) {
-      needs = true;
-      break;
-    }
-  }
-  if (!needs) return raw;
+  if (raw.indexOf('%') === -1 && raw.indexOf('//') === -1 && raw.indexOf('/.') === -1) return raw;
   const decoded = safePercentDecode(raw);
   return decoded.indexOf('//') === -1 && decoded.indexOf('/.') === -1 ? decoded : resolveSegments(decoded);
 }

@@ -11,15 +11,23 @@ describe('time parsing', () => {
     expect(parseClfTime('10/Oct/2000:25:55:36 -0700')).toBeNaN();
     expect(parseClfTime('10/Oct/2000 13:55:36 -0700')).toBeNaN();
     expect(parseClfTime('')).toBeNaN();
+    expect(parseClfTime('31/Feb/2024:13:55:36 -0700')).toBeNaN();
+    expect(parseClfTime('31/Apr/2024:13:55:36 -0700')).toBeNaN();
+    expect(parseClfTime('29/Feb/2024:13:55:36 +0000')).toBe(Date.UTC(2024, 1, 29, 13, 55, 36));
+    expect(parseClfTime('10/Oct/2000:13x55x36 -0700')).toBeNaN();
   });
   it('parses ISO 8601 only', () => {
     expect(parseIsoTime('2024-03-05T10:11:12.345Z')).toBe(Date.UTC(2024, 2, 5, 10, 11, 12, 345));
     expect(parseIsoTime('2024-03-05T18:11:12+08:00')).toBe(Date.UTC(2024, 2, 5, 10, 11, 12));
     expect(parseIsoTime('May 5 2024')).toBeNaN();
+    // No offset: UTC, whatever the process's time zone.
+    expect(parseIsoTime('2024-03-05T10:11:12')).toBe(Date.UTC(2024, 2, 5, 10, 11, 12));
+    expect(parseIsoTime('2024-03-05T10:11:12.5+0100')).toBe(Date.UTC(2024, 2, 5, 9, 11, 12, 500));
   });
   it('parses epochs of any unit', () => {
     expect(parseEpochSeconds('1700000000.123')).toBe(1700000000123);
     expect(parseEpochSeconds('abc')).toBeNaN();
+    for (const bad of [' 12', '0x10', '1e3', '', '-5']) expect(parseEpochSeconds(bad)).toBeNaN();
     expect(epochToMs(1700000000)).toBe(1700000000000);
     expect(epochToMs(1700000000123)).toBe(1700000000123);
     expect(epochToMs(1700000000123456)).toBe(1700000000123);

@@ -27,7 +27,15 @@ const d2 = (s: string, i: number): number => {
 /** Parses Common Log Format time `10/Oct/2000:13:55:36 -0700` (nginx `$time_local`, Apache `%t`). NaN if invalid. */
 export function parseClfTime(s: string): number {
   // dd/Mon/yyyy:HH:MM:SS +zzzz  (26 chars)
-  if (s.length !== 26 || s.charCodeAt(2) !== 47 || s.charCodeAt(6) !== 47 || s.charCodeAt(11) !== 58) {
+  if (
+    s.length !== 26 ||
+    s.charCodeAt(2) !== 47 ||
+    s.charCodeAt(6) !== 47 ||
+    s.charCodeAt(11) !== 58 ||
+    s.charCodeAt(14) !== 58 ||
+    s.charCodeAt(17) !== 58 ||
+    s.charCodeAt(20) !== 32
+  ) {
     return Number.NaN;
   }
   const day = d2(s, 0);
@@ -42,20 +50,29 @@ export function parseClfTime(s: string): number {
   if (mon === undefined || sign === 0 || day < 1 || day > 31 || hh > 23 || mm > 59 || ss > 60)
     return Number.NaN;
   const local = Date.UTC(year, mon, day, hh, mm, ss);
+  // Date.UTC rolls 31/Feb over into March: an impossible date is invalid, not another day.
+  if (new Date(local).getUTCDate() !== day) return Number.NaN;
   return local - sign * (tzh * 60 + tzm) * 60_000;
 }
+
+const HAS_OFFSET = /(?:Z|[+-]\d\d:?\d\d)$/i;
 
 /** Parses ISO 8601 / RFC 3339 (`2024-03-05T10:11:12.345Z`, `+08:00` offsets). NaN if invalid. */
 export function parseIsoTime(s: string): number {
   // Date.parse accepts many non-ISO shapes; require the ISO date prefix so "12" or "May 5" do not pass.
   if (s.length < 10 || s.charCodeAt(4) !== 45 || s.charCodeAt(7) !== 45) return Number.NaN;
+  // Without an offset Date.parse would use the process's time zone: logs without one are read as UTC.
+  if (s.length > 10 && !HAS_OFFSET.test(s)) return Date.parse(`${s}Z`);
   return Date.parse(s);
 }
 
+const EPOCH = /^\d{1,12}(?:\.\d{1,9})?$/;
+
 /** Epoch seconds with an optional fraction (`1700000000.123`, nginx `$msec`). NaN if invalid. */
 export function parseEpochSeconds(s: string): number {
-  const n = Number(s);
-  return s.length > 0 && Number.isFinite(n) ? Math.round(n * 1000) : Number.NaN;
+  // Decimal digits only: Number() would also take ' 12', '0x10' and '1e3'.
+  if (!EPOCH.test(s)) return Number.NaN;
+  return Math.round(Number(s) * 1000);
 }
 
 /**
