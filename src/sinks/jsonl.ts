@@ -1,6 +1,5 @@
 /** Events as JSON lines, to a file or a stream (stdout). */
 
-import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import type { Writable } from 'node:stream';
 import type { ApiEvent } from '../core/event.js';
@@ -25,8 +24,24 @@ export class JsonlSink implements EventSink {
     if (events.length === 0) return;
     let chunk = '';
     for (let i = 0; i < events.length; i++) chunk += `${JSON.stringify(events[i])}\n`;
-    if (!this.out.write(chunk)) await Promise.race([once(this.out, 'drain'), once(this.out, 'error')]);
+    if (!this.out.write(chunk)) await this.drained();
     if (this.failure) throw this.failure;
+  }
+
+  /** Waits for 'drain' (or an error), leaving no listener behind: this runs once per batch. */
+  private drained(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onDrain = () => {
+        this.out.off('error', onError);
+        resolve();
+      };
+      const onError = (e: Error) => {
+        this.out.off('drain', onDrain);
+        reject(e);
+      };
+      this.out.once('drain', onDrain);
+      this.out.once('error', onError);
+    });
   }
 
   async close(): Promise<void> {
