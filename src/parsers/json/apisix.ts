@@ -20,9 +20,9 @@
  * - `upstream`, `route_id`, `service_id`, `server` have no place in the event and are not read.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
-import { EventDraft, type Normalizer } from '../../core/normalize.js';
-import { Malformed } from '../../core/result.js';
-import type { FormatSpec, LineParser, ParserContext } from '../types.js';
+import type { Normalizer } from '../../core/normalize.js';
+import type { Malformed } from '../../core/result.js';
+import type { FormatSpec, ParserContext } from '../types.js';
 import {
   absent,
   adoptHeaders,
@@ -32,29 +32,22 @@ import {
   bodyText,
   detectJsonLines,
   type JsonObject,
+  JsonObjectParser,
   missing,
   num,
   obj,
-  parseJsonLine,
   str,
 } from './common.js';
 
-export class ApisixParser implements LineParser {
+export class ApisixParser extends JsonObjectParser {
   readonly format = 'apisix';
-  readonly framing = 'line' as const;
-  private readonly draft = new EventDraft();
   private readonly bodies: boolean;
   private readonly captureHeaders: boolean;
 
-  constructor(private readonly normalizer: Normalizer) {
+  constructor(normalizer: Normalizer) {
+    super(normalizer);
     this.bodies = normalizer.options.captureBodies;
     this.captureHeaders = normalizer.options.captureHeaders;
-  }
-
-  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
-    const o = parseJsonLine(line);
-    if (o instanceof Malformed) return o;
-    return this.fromObject(o, origin);
   }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {

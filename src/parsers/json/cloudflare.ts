@@ -20,9 +20,9 @@
  * - `RequestHeaders`, `ResponseHeaders` and `Cookies` are the optional custom-field objects.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
-import { EventDraft, type Normalizer } from '../../core/normalize.js';
-import { Malformed } from '../../core/result.js';
-import type { FormatSpec, LineParser, ParserContext } from '../types.js';
+import type { Normalizer } from '../../core/normalize.js';
+import type { Malformed } from '../../core/result.js';
+import type { FormatSpec, ParserContext } from '../types.js';
 import {
   absent,
   adoptHeaders,
@@ -30,10 +30,10 @@ import {
   detectJsonLines,
   IsoTimeParser,
   type JsonObject,
+  JsonObjectParser,
   missing,
   num,
   obj,
-  parseJsonLine,
   str,
 } from './common.js';
 
@@ -63,10 +63,8 @@ function edgeTime(v: unknown, out: { precise: boolean }, iso: IsoTimeParser): nu
   return n / 1e6;
 }
 
-export class CloudflareParser implements LineParser {
+export class CloudflareParser extends JsonObjectParser {
   readonly format = 'cloudflare';
-  readonly framing = 'line' as const;
-  private readonly draft = new EventDraft();
   private readonly startInfo = { precise: false };
   private readonly endInfo = { precise: false };
   private readonly startIso = new IsoTimeParser();
@@ -74,14 +72,9 @@ export class CloudflareParser implements LineParser {
 
   private readonly captureHeaders: boolean;
 
-  constructor(private readonly normalizer: Normalizer) {
+  constructor(normalizer: Normalizer) {
+    super(normalizer);
     this.captureHeaders = normalizer.options.captureHeaders;
-  }
-
-  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
-    const o = parseJsonLine(line);
-    if (o instanceof Malformed) return o;
-    return this.fromObject(o, origin);
   }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {

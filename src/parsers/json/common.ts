@@ -5,9 +5,11 @@
  * Presets only cut fields into an EventDraft; the Normalizer does the rest. Nothing here allocates beyond
  * what JSON.parse already made, except the strings handed to the draft.
  */
-import type { EventDraft } from '../../core/normalize.js';
+import type { ApiEvent, Origin } from '../../core/event.js';
+import { EventDraft, type Normalizer } from '../../core/normalize.js';
 import { Malformed } from '../../core/result.js';
 import { epochToMs, parseClfTime, parseIsoTime } from '../../core/time.js';
+import type { LineParser } from '../types.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -64,6 +66,24 @@ export function parseJsonLine(line: string): JsonObject | Malformed {
   }
   if (isObject(v)) return v;
   return new Malformed('not_an_object', `the line is JSON but ${kind(v)}, not an object`);
+}
+
+/** A JSON-lines format: one object per line, parsed here, mapped to a draft by the preset's `fromObject`. */
+export abstract class JsonObjectParser implements LineParser {
+  abstract readonly format: string;
+  readonly framing = 'line' as const;
+  /** Reused for every line: a preset allocates only what it cuts. */
+  protected readonly draft = new EventDraft();
+
+  constructor(protected readonly normalizer: Normalizer) {}
+
+  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
+    const o = parseJsonLine(line);
+    if (o instanceof Malformed) return o;
+    return this.fromObject(o, origin);
+  }
+
+  abstract fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed;
 }
 
 /** A string field as text: strings as they are, finite numbers printed; anything else (incl. null) is null. */

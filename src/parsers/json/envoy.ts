@@ -21,9 +21,8 @@
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
 import { stripPort } from '../../core/net.js';
-import { EventDraft, type Normalizer } from '../../core/normalize.js';
-import { Malformed } from '../../core/result.js';
-import type { FormatSpec, LineParser, ParserContext } from '../types.js';
+import type { Malformed } from '../../core/result.js';
+import type { FormatSpec, ParserContext } from '../types.js';
 import {
   absent,
   anyTime,
@@ -31,24 +30,14 @@ import {
   countKeys,
   detectJsonLines,
   type JsonObject,
+  JsonObjectParser,
   missing,
   num,
-  parseJsonLine,
   str,
 } from './common.js';
 
-export class EnvoyParser implements LineParser {
+export class EnvoyParser extends JsonObjectParser {
   readonly format = 'envoy';
-  readonly framing = 'line' as const;
-  private readonly draft = new EventDraft();
-
-  constructor(private readonly normalizer: Normalizer) {}
-
-  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
-    const o = parseJsonLine(line);
-    if (o instanceof Malformed) return o;
-    return this.fromObject(o, origin);
-  }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();

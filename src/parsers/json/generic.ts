@@ -4,9 +4,9 @@
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
 import { stripPort } from '../../core/net.js';
-import { EventDraft, type Normalizer } from '../../core/normalize.js';
+import type { EventDraft, Normalizer } from '../../core/normalize.js';
 import { Malformed } from '../../core/result.js';
-import type { FormatSpec, LineParser, ParserContext } from '../types.js';
+import type { FormatSpec, ParserContext } from '../types.js';
 import {
   absent,
   anyTime,
@@ -14,8 +14,8 @@ import {
   bodyText,
   headerValue,
   type JsonObject,
+  JsonObjectParser,
   num,
-  parseJsonLine,
   REDACTED,
   str,
 } from './common.js';
@@ -105,10 +105,8 @@ function add(d: EventDraft, name: string, v: string | null, response: boolean): 
   else d.setHeader(name, value);
 }
 
-export class JsonMappingParser implements LineParser {
+export class JsonMappingParser extends JsonObjectParser {
   readonly format = 'json';
-  readonly framing = 'line' as const;
-  private readonly draft = new EventDraft();
   private readonly time: Getter;
   private readonly timeField: string;
   private readonly timeScale: number;
@@ -128,10 +126,8 @@ export class JsonMappingParser implements LineParser {
   private readonly responseBody: Getter | null;
 
   /** Throws an Error listing every problem when the mapping is not valid (the registry reports it). */
-  constructor(
-    private readonly normalizer: Normalizer,
-    mapping: Record<string, unknown>,
-  ) {
+  constructor(normalizer: Normalizer, mapping: Record<string, unknown>) {
+    super(normalizer);
     const errors = validateJsonMapping(mapping);
     if (errors.length > 0) throw new Error(errors.join('; '));
     const m = mapping as JsonMapping;
@@ -162,12 +158,6 @@ export class JsonMappingParser implements LineParser {
     const bodies = normalizer.options.captureBodies;
     this.requestBody = bodies ? get('requestBody') : null;
     this.responseBody = bodies ? get('responseBody') : null;
-  }
-
-  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
-    const o = parseJsonLine(line);
-    if (o instanceof Malformed) return o;
-    return this.fromObject(o, origin);
   }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {

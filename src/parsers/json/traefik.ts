@@ -26,9 +26,9 @@
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
 import { stripPort } from '../../core/net.js';
-import { EventDraft, type Normalizer } from '../../core/normalize.js';
-import { Malformed } from '../../core/result.js';
-import type { FormatSpec, LineParser, ParserContext } from '../types.js';
+import type { Normalizer } from '../../core/normalize.js';
+import type { Malformed } from '../../core/result.js';
+import type { FormatSpec, ParserContext } from '../types.js';
 import {
   absent,
   agentFromHeaders,
@@ -37,9 +37,9 @@ import {
   detectJsonLines,
   headerValue,
   type JsonObject,
+  JsonObjectParser,
   missing,
   num,
-  parseJsonLine,
   REDACTED,
   str,
 } from './common.js';
@@ -69,14 +69,13 @@ export function canonicalHeaderKey(name: string): string {
   return out;
 }
 
-export class TraefikParser implements LineParser {
+export class TraefikParser extends JsonObjectParser {
   readonly format = 'traefik';
-  readonly framing = 'line' as const;
-  private readonly draft = new EventDraft();
   /** `[request_<Canonical-Name>, lower-case name]` of every header the Normalizer reads; null with capture. */
   private readonly probes: [string, string][] | null;
 
-  constructor(private readonly normalizer: Normalizer) {
+  constructor(normalizer: Normalizer) {
+    super(normalizer);
     const o = normalizer.options;
     this.probes = o.captureHeaders
       ? null
@@ -84,12 +83,6 @@ export class TraefikParser implements LineParser {
           `request_${canonicalHeaderKey(n)}`,
           n.toLowerCase(),
         ]);
-  }
-
-  parseLine(line: string, origin: Origin): ApiEvent | Malformed {
-    const o = parseJsonLine(line);
-    if (o instanceof Malformed) return o;
-    return this.fromObject(o, origin);
   }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
