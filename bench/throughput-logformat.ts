@@ -14,18 +14,7 @@ import { Normalizer } from '../src/core/normalize.js';
 import { isMalformed } from '../src/core/result.js';
 import { combinedFormat } from '../src/parsers/logformat/presets.js';
 import type { LogFormatParser } from '../src/parsers/logformat/program.js';
-
-/** A small deterministic PRNG (mulberry32), so every run parses the same lines. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from './gen.js';
 
 const AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
@@ -43,7 +32,7 @@ const pad = (n: number): string => (n < 10 ? `0${n}` : String(n));
 
 /** Realistic combined lines: varied IPv4/IPv6 clients, API paths with ids and query strings, long agents. */
 export function generateCombined(count: number, clients = 20_000, perSecond = 50, seed = 42): string[] {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const pick = <T>(a: readonly T[]): T => a[Math.floor(r() * a.length)]!;
   const randomIp = (): string =>
     r() < 0.1

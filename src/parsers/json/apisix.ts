@@ -20,7 +20,6 @@
  * - `upstream`, `route_id`, `service_id`, `server` have no place in the event and are not read.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
-import type { Normalizer } from '../../core/normalize.js';
 import type { Malformed } from '../../core/result.js';
 import type { FormatSpec, ParserContext } from '../types.js';
 import {
@@ -41,14 +40,6 @@ import {
 
 export class ApisixParser extends JsonObjectParser {
   readonly format = 'apisix';
-  private readonly bodies: boolean;
-  private readonly captureHeaders: boolean;
-
-  constructor(normalizer: Normalizer) {
-    super(normalizer);
-    this.bodies = normalizer.options.captureBodies;
-    this.captureHeaders = normalizer.options.captureHeaders;
-  }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();

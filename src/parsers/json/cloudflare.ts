@@ -20,7 +20,6 @@
  * - `RequestHeaders`, `ResponseHeaders` and `Cookies` are the optional custom-field objects.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
-import type { Normalizer } from '../../core/normalize.js';
 import type { Malformed } from '../../core/result.js';
 import type { FormatSpec, ParserContext } from '../types.js';
 import {
@@ -69,13 +68,6 @@ export class CloudflareParser extends JsonObjectParser {
   private readonly endInfo = { precise: false };
   private readonly startIso = new IsoTimeParser();
   private readonly endIso = new IsoTimeParser();
-
-  private readonly captureHeaders: boolean;
-
-  constructor(normalizer: Normalizer) {
-    super(normalizer);
-    this.captureHeaders = normalizer.options.captureHeaders;
-  }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();

@@ -74,8 +74,14 @@ export abstract class JsonObjectParser implements LineParser {
   readonly framing = 'line' as const;
   /** Reused for every line: a preset allocates only what it cuts. */
   protected readonly draft = new EventDraft();
+  /** Capture switches, read once: presets skip bodies and response headers nobody keeps. */
+  protected readonly bodies: boolean;
+  protected readonly captureHeaders: boolean;
 
-  constructor(protected readonly normalizer: Normalizer) {}
+  constructor(protected readonly normalizer: Normalizer) {
+    this.bodies = normalizer.options.captureBodies;
+    this.captureHeaders = normalizer.options.captureHeaders;
+  }
 
   parseLine(line: string, origin: Origin): ApiEvent | Malformed {
     const o = parseJsonLine(line);

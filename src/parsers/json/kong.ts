@@ -23,7 +23,6 @@
  *   Request/response bodies appear only when a custom serializer adds `request.body` / `response.body`.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
-import type { Normalizer } from '../../core/normalize.js';
 import type { Malformed } from '../../core/result.js';
 import type { FormatSpec, ParserContext } from '../types.js';
 import {
@@ -44,14 +43,6 @@ import {
 
 export class KongParser extends JsonObjectParser {
   readonly format = 'kong';
-  private readonly bodies: boolean;
-  private readonly captureHeaders: boolean;
-
-  constructor(normalizer: Normalizer) {
-    super(normalizer);
-    this.bodies = normalizer.options.captureBodies;
-    this.captureHeaders = normalizer.options.captureHeaders;
-  }
 
   fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();
