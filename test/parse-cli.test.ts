@@ -262,11 +262,15 @@ describe('help', () => {
     expect(m.stderr).not.toMatch(/\bat .*\.js:\d+/);
   });
 
-  it('the demo parses the bundled sample', async () => {
-    const r = await bin(['demo']);
+  it('the demo simulates a day, parses it and shows the ground truth', async () => {
+    const out = join(dir, 'demo');
+    const r = await bin(['demo', '--out', out]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('format     combined');
+    expect(r.stdout).toContain('format     apisix');
+    expect(r.stdout).toMatch(/malformed {2}0\n/);
     expect(r.stdout).toContain('top requests');
-    expect(r.stdout).toMatch(/malformed {2}[1-9]/);
+    expect(r.stdout).toMatch(/ground truth[^\n]*\n {2}crawler /);
+    const labels = JSON.parse(await readFile(join(out, 'labels.json'), 'utf8'));
+    expect(labels.campaigns).toHaveLength(9);
   });
 });

@@ -1,18 +1,65 @@
-/** `apiwarden demo` (what `npm start` runs): parse the bundled sample traffic and show what it holds. */
+/**
+ * `apiwarden demo` (what `npm start` runs): simulate a day of a shop API with labeled attacks, parse the
+ * gateway log it wrote, and show what the traffic holds next to the ground truth.
+ */
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ATTACK_TYPES } from '../simulate/attacks.js';
+import { DEFAULT_START, type Labels, Simulation, writeSimulation } from '../simulate/simulate.js';
+import { int } from './human.js';
 import { humanSummary, type Io, parseInputs } from './parse.js';
-import { packageRoot } from './paths.js';
 import { TrafficReport } from './report.js';
+import { DEFAULT_USERS, simulateSummary } from './simulate.js';
 
-export async function runDemo(io: Io): Promise<number> {
-  const sample = join(packageRoot(), 'samples', 'demo', 'access.log.gz');
-  io.stderr.write(`apiwarden demo: parsing the bundled sample ${sample}\n\n`);
+export interface DemoFlags {
+  out?: string;
+}
+
+export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
+  const dir = flags.out ?? join(tmpdir(), 'apiwarden-demo');
+  io.stderr.write(
+    `apiwarden demo: simulating 24 h of a shop API with ${ATTACK_TYPES.length} attack campaigns into ${dir}\n\n`,
+  );
+  const simulation = new Simulation({
+    seed: 1,
+    start: DEFAULT_START,
+    hours: 24,
+    users: DEFAULT_USERS,
+    attacks: ATTACK_TYPES,
+    attackScale: 1,
+  });
+  const sim = await writeSimulation(simulation, { dir, formats: ['combined', 'apisix'], gzip: false });
+  io.stdout.write(simulateSummary(sim, dir));
+  const log = sim.files.apisix!.path;
+  io.stdout.write(`\nparsing ${log} (APISIX http-logger JSON lines)\n\n`);
   const report = new TrafficReport();
-  const summary = await parseInputs([sample], { quarantine: 'none', progress: false }, io, report);
+  const summary = await parseInputs([log], { quarantine: 'none', progress: false }, io, report);
   io.stdout.write(humanSummary(summary));
   io.stdout.write(`\n${report.render()}`);
+  io.stdout.write(`\n${groundTruth(simulation.labels())}`);
   io.stdout.write(
-    '\nNext: `apiwarden parse <your access.log> --out events.parquet` (see README.md); `apiwarden --help` lists every command.\n',
+    '\nNext: `apiwarden simulate --help` for more traffic, `apiwarden parse <your access.log> --out events.parquet` for yours (see README.md).\n',
   );
   return 0;
+}
+
+function groundTruth(l: Labels): string {
+  const lines = ['ground truth (labels.json): what a detector should find'];
+  for (const c of l.campaigns) {
+    const a = c.actors;
+    const who = [
+      `${int(a.ips.length)} IP${a.ips.length === 1 ? '' : 's'}`,
+      a.tokens.length > 0 ? `${int(a.tokens.length)} token${a.tokens.length === 1 ? '' : 's'}` : '',
+      a.devices.length > 0 ? `${int(a.devices.length)} devices` : '',
+    ]
+      .filter((s) => s !== '')
+      .join(', ');
+    lines.push(
+      `  ${c.id.padEnd(20)} ${(c.firstSeen ?? '').slice(11, 16)}-${(c.lastSeen ?? '').slice(11, 16)}  ${int(c.requests).padStart(6)} requests  ${who}`,
+    );
+  }
+  lines.push('and what it should not flag:');
+  for (const b of l.benign)
+    lines.push(`  ${b.id.padEnd(20)} ${int(b.requests).padStart(6)} requests  ${b.description}`);
+  return `${lines.join('\n')}\n`;
 }

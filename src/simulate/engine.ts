@@ -262,6 +262,11 @@ export class Sim {
     this.end = end;
   }
 
+  /** The ground truth collected for a campaign (created on first use). */
+  campaign(id: string): ActorSet {
+    return setOf(this.campaigns, id);
+  }
+
   add(agent: Agent): void {
     if (agent.t >= this.end || agent.done) return;
     agent.seq = this.seq++;
@@ -377,7 +382,7 @@ export class Sim {
         id = tokenId(client.apiKey);
       }
       const user = sub ?? client.consumer;
-      if (client.campaign !== null) setOf(this.campaigns, client.campaign).add(r, id, user);
+      if (client.campaign !== null) this.campaign(client.campaign).add(r, id, user);
       if (client.event !== null) setOf(this.events, client.event).add(r, id, user);
     }
     return r;

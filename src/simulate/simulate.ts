@@ -11,18 +11,18 @@ import { ATTACKS, type AttackType, type CampaignPlan, planCampaigns, scheduleCam
 import {
   FLASH_SALE_MINUTES,
   Population,
+  STAFF_IPS,
   scheduleCrawlers,
   scheduleFlashSale,
   scheduleMonitors,
   schedulePartners,
   scheduleStaff,
-  STAFF_IPS,
 } from './benign.js';
-import { type ActorSet, type ForgeKind, Sim, type SimRequest } from './engine.js';
-import { PAYMENT_PROVIDER_IPS } from './vocab.js';
+import { ActorSet, type ForgeKind, Sim, type SimRequest } from './engine.js';
 import { type RenderFormat, render } from './render.js';
-import { ROUTE_NAMES, ROUTES, routeTable, Site } from './site.js';
 import { Shop } from './shop.js';
+import { ROUTE_NAMES, ROUTES, routeTable, Site } from './site.js';
+import { PAYMENT_PROVIDER_IPS } from './vocab.js';
 
 const HOUR = 3_600_000;
 
@@ -65,6 +65,8 @@ export class Simulation {
   readonly sessions: number;
   private readonly forged: { line: number; campaign: string | null; kind: ForgeKind }[] = [];
   private emitted = 0;
+  /** Requests of the benign groups defined by a time window or an address pool rather than by actors. */
+  private readonly windowed = { incident: new ActorSet(), nat: new ActorSet() };
 
   constructor(readonly options: SimulateOptions) {
     const o = options;
@@ -132,9 +134,14 @@ export class Simulation {
 
   /** Batches of requests in time order; each request's `index` is its 0-based position. */
   *run(batch = 4096): Generator<SimRequest[]> {
+    const inc = this.sim.incidents[0]!;
+    const nat = new Set(this.population.natIps);
     for (const b of this.sim.run(batch)) {
-      for (const r of b)
+      for (const r of b) {
         if (r.forged !== null) this.forged.push({ line: r.index + 1, campaign: r.campaign, kind: r.forged });
+        if (r.ts >= inc.start && r.ts < inc.end) this.windowed.incident.add(r, null, null);
+        if (nat.has(r.ip)) this.windowed.nat.add(r, null, null);
+      }
       this.emitted += b.length;
       yield b;
     }
@@ -186,8 +193,10 @@ export class Simulation {
       }),
       benign: this.benign
         .map((g) => {
-          const s = this.sim.events.get(g.id);
-          const a = actors(s);
+          const incident = g.id === 'upstream_incident';
+          const s = incident ? this.windowed.incident : this.sim.events.get(g.id);
+          // The incident's requests are everyone's: its actors are not listed.
+          const a = actors(incident ? undefined : s);
           if (g.id === 'staff') a.ips = [...STAFF_IPS];
           if (g.id === 'payment_provider') a.ips = [...PAYMENT_PROVIDER_IPS];
           return {
@@ -205,7 +214,7 @@ export class Simulation {
             description: 'carrier-grade NAT exits shared by about a quarter of mobile customers',
             start: null,
             end: null,
-            ...seen(undefined),
+            ...seen(this.windowed.nat),
             actors: { ips: [...this.population.natIps].sort(), tokens: [], users: [], devices: [] },
           },
         ]),
