@@ -331,7 +331,7 @@ export const ROUTES = {
     method: 'GET',
     template: '/api/v2/orders',
     scenario: 'orders',
-    auth: 'bearer',
+    auth: 'api_key',
     service: 'orders',
     params: [
       p('query', 'cursor', 'string', false),
