@@ -302,7 +302,7 @@ export class Sim {
     const def = call.route === null ? null : ROUTES[call.route];
     let status = call.status;
     let body = call.body ?? null;
-    const api = def === null || (def.scenario !== 'static' && def.scenario !== 'page');
+    const api = def === null || def.scenario !== 'static';
     // Gateway-wide noise: rare upstream failures everywhere, more inside a benign incident window.
     if (api && def !== null && status < 500) {
       let p = 0.0012;

@@ -4,27 +4,12 @@
  * answers, so forged parameters are forged against something (a catalog price, a signing key).
  */
 import { createHmac } from 'node:crypto';
+import type { Scenario } from '../inventory/scenario.js';
 import { makePerson, type Person } from './pii.js';
 import { mixSeed, Rng } from './random.js';
 
-/** The business risk class of an endpoint (the same names the inventory uses). */
-export type Scenario =
-  | 'static'
-  | 'page'
-  | 'listing'
-  | 'detail'
-  | 'search'
-  | 'authentication'
-  | 'otp'
-  | 'registration'
-  | 'personal_data'
-  | 'orders'
-  | 'cart'
-  | 'payment'
-  | 'coupon'
-  | 'partner'
-  | 'admin'
-  | 'internal';
+/** The business risk class of an endpoint: the inventory's vocabulary (src/inventory/scenario.ts). */
+export type { Scenario };
 
 export type AuthKind = 'none' | 'bearer' | 'api_key' | 'signature';
 
@@ -65,11 +50,11 @@ const p = (
 
 /** Every route of the site, by name. The order is the route table's order. */
 export const ROUTES = {
-  home: { method: 'GET', template: '/', scenario: 'page', auth: 'none', service: 'web', params: [] },
+  home: { method: 'GET', template: '/', scenario: 'static', auth: 'none', service: 'web', params: [] },
   productPage: {
     method: 'GET',
     template: '/products/{id}',
-    scenario: 'page',
+    scenario: 'detail',
     auth: 'none',
     service: 'web',
     params: [p('path', 'id', 'integer')],
@@ -354,7 +339,7 @@ export const ROUTES = {
   cart: {
     method: 'GET',
     template: '/api/v1/cart',
-    scenario: 'cart',
+    scenario: 'orders',
     auth: 'bearer',
     service: 'cart',
     params: [],
@@ -362,7 +347,7 @@ export const ROUTES = {
   addToCart: {
     method: 'POST',
     template: '/api/v1/cart/items',
-    scenario: 'cart',
+    scenario: 'orders',
     auth: 'bearer',
     service: 'cart',
     params: [p('body', 'product_id', 'integer'), p('body', 'qty', 'integer')],
@@ -370,7 +355,7 @@ export const ROUTES = {
   removeFromCart: {
     method: 'DELETE',
     template: '/api/v1/cart/items/{id}',
-    scenario: 'cart',
+    scenario: 'orders',
     auth: 'bearer',
     service: 'cart',
     params: [p('path', 'id', 'integer')],
@@ -421,7 +406,7 @@ export const ROUTES = {
   inventory: {
     method: 'GET',
     template: '/api/v2/inventory/{sku}',
-    scenario: 'partner',
+    scenario: 'detail',
     auth: 'api_key',
     service: 'catalog',
     params: [p('path', 'sku', 'string')],
