@@ -6,6 +6,7 @@ import { FORMATS } from '../parsers/registry.js';
 import { ATTACK_TYPES, ATTACKS } from '../simulate/attacks.js';
 import { RENDER_FORMATS } from '../simulate/render.js';
 import { type DemoFlags, runDemo } from './demo.js';
+import { type InventoryFlags, runInventory } from './inventory.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
@@ -107,6 +108,60 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
         `${formatsHelp()}\n\nauto-detection tries every format that needs no options; see docs/formats.md\n`,
       );
       setExit(0);
+    });
+
+  program
+    .command('inventory')
+    .description(
+      'Build the API inventory of traffic: endpoints, parameters, auth, scenarios; OpenAPI export; diff against a spec',
+    )
+    .argument(
+      '[inputs...]',
+      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
+    )
+    .requiredOption(
+      '-o, --out <dir>',
+      'directory for inventory.json, openapi.yaml and (with --spec) spec-diff.json',
+    )
+    .option(
+      '--spec <file>',
+      'an OpenAPI 3.0 / 3.1 spec (YAML or JSON): its templates are used first, and the diff is written',
+    )
+    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
+    .option(
+      '--log-format <string>',
+      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
+    )
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option(
+      '--min-cardinality <n>',
+      'distinct word-like values at one path position that make it a parameter (default 20)',
+      positiveInt('--min-cardinality'),
+    )
+    .option(
+      '--trusted-proxies <cidrs>',
+      'comma-separated CIDRs whose X-Forwarded-For is believed (default: loopback and private ranges)',
+    )
+    .option('--device-header <name>', 'request header carrying a device id (default x-device-id)')
+    .addOption(
+      new Option(
+        '--no-bodies',
+        'do not read request/response bodies and headers (parameters from the query only)',
+      ),
+    )
+    .option(
+      '--quarantine <file>',
+      'where malformed records are kept (default DIR/quarantine.jsonl; none to keep none)',
+    )
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print a JSON summary instead of the table')
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .addHelpText(
+      'after',
+      '\nSee docs/inventory.md for the inventory.json schema and how templates are decided.\n\nExamples:\n  apiwarden inventory /var/log/nginx/access.log* --out inv/\n  apiwarden inventory gateway.jsonl --out inv/ --spec openapi.yaml\n',
+    )
+    .action(async (inputs: string[], flags: InventoryFlags) => {
+      setExit(await runInventory(inputs, flags, io));
     });
 
   program
