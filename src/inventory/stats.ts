@@ -149,7 +149,8 @@ export class ParamStats {
 
   enumValues(): string[] | null {
     if (this.values === null || this.count < ENUM_MIN_COUNT || this.values.size > ENUM_MAX) return null;
-    if (this.format() === 'credential') return null;
+    // Redacted values (passwords) and credentials are not an enumeration.
+    if (this.format() === 'credential' || this.values.has('[redacted]')) return null;
     return [...this.values.keys()].sort();
   }
 }
