@@ -1,0 +1,78 @@
+/**
+ * Inventory throughput. Run: `npm run bench:inventory [-- --hours H --users U --repeat R]`.
+ *
+ * Events come from the simulator through the real parsers (combined and APISIX with bodies and headers
+ * captured) and are held in memory; then only `Inventory.add` + `report()` is timed, best of `--repeat`.
+ * Prints one JSON object: events/s per format and the templating-only rate (Templater.add on paths).
+ */
+import type { ApiEvent } from '../src/core/event.js';
+import { Normalizer } from '../src/core/normalize.js';
+import { DEFAULT_EVENT_OPTIONS } from '../src/core/options.js';
+import { isMalformed } from '../src/core/result.js';
+import { Inventory } from '../src/inventory/catalog.js';
+import { Templater } from '../src/inventory/templater.js';
+import { buildParser } from '../src/parsers/registry.js';
+import type { LineParser } from '../src/parsers/types.js';
+import { ATTACK_TYPES } from '../src/simulate/attacks.js';
+import { render } from '../src/simulate/render.js';
+import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
+}
+const hours = Number(arg('--hours', '24'));
+const users = Number(arg('--users', '14000'));
+const repeat = Number(arg('--repeat', '3'));
+
+function events(format: 'combined' | 'apisix'): ApiEvent[] {
+  const sim = new Simulation({
+    seed: 1,
+    start: DEFAULT_START,
+    hours,
+    users,
+    attacks: ATTACK_TYPES,
+    attackScale: 1,
+  });
+  const built = buildParser(format, {
+    normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true, captureHeaders: true }),
+  });
+  if (!built.ok) throw new Error(built.error);
+  const p = built.parser as LineParser;
+  const out: ApiEvent[] = [];
+  for (const b of sim.run())
+    for (const r of b) {
+      const e = p.parseLine(render(format, r, r.index + 1, true), { source: format, line: r.index + 1 });
+      if (!isMalformed(e)) out.push(e);
+    }
+  return out;
+}
+
+const result: Record<string, unknown> = { node: process.version, options: { hours, users, repeat } };
+for (const format of ['combined', 'apisix'] as const) {
+  const evs = events(format);
+  let best = Number.POSITIVE_INFINITY;
+  let endpoints = 0;
+  for (let k = 0; k < repeat; k++) {
+    const t0 = performance.now();
+    const inv = new Inventory();
+    for (const e of evs) inv.add(e);
+    endpoints = inv.report().endpoints.length;
+    best = Math.min(best, (performance.now() - t0) / 1000);
+  }
+  let bestT = Number.POSITIVE_INFINITY;
+  for (let k = 0; k < repeat; k++) {
+    const t0 = performance.now();
+    const t = new Templater();
+    for (const e of evs) t.add(e.host ?? '', e.path, e.status !== 404);
+    bestT = Math.min(bestT, (performance.now() - t0) / 1000);
+  }
+  result[format] = {
+    events: evs.length,
+    endpoints,
+    inventoryEventsPerSec: Math.round(evs.length / best),
+    templatingEventsPerSec: Math.round(evs.length / bestT),
+  };
+  process.stderr.write(`${format}: done\n`);
+}
+process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
