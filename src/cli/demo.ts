@@ -4,9 +4,11 @@
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Inventory } from '../inventory/catalog.js';
 import { ATTACK_TYPES } from '../simulate/attacks.js';
 import { DEFAULT_START, type Labels, Simulation, writeSimulation } from '../simulate/simulate.js';
 import { int } from './human.js';
+import { InventorySink, inventoryTable } from './inventory.js';
 import { humanSummary, type Io, parseInputs } from './parse.js';
 import { TrafficReport } from './report.js';
 import { DEFAULT_USERS, simulateSummary } from './simulate.js';
@@ -33,12 +35,19 @@ export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
   const log = sim.files.apisix!.path;
   io.stdout.write(`\nparsing ${log} (APISIX http-logger JSON lines)\n\n`);
   const report = new TrafficReport();
-  const summary = await parseInputs([log], { quarantine: 'none', progress: false }, io, report);
+  const inventory = new Inventory();
+  const summary = await parseInputs(
+    [log],
+    { quarantine: 'none', progress: false, captureBodies: true, captureHeaders: true },
+    io,
+    new InventorySink(inventory, [report]),
+  );
   io.stdout.write(humanSummary(summary));
   io.stdout.write(`\n${report.render()}`);
+  io.stdout.write(`\n${inventoryTable(inventory.report())}`);
   io.stdout.write(`\n${groundTruth(simulation.labels())}`);
   io.stdout.write(
-    '\nNext: `apiwarden simulate --help` for more traffic, `apiwarden parse <your access.log> --out events.parquet` for yours (see README.md).\n',
+    '\nNext: `apiwarden inventory <your access.log> --out inv/` for your APIs, `apiwarden simulate --help` for more traffic (see README.md).\n',
   );
   return 0;
 }

@@ -15,12 +15,19 @@ export interface InventoryFlags extends ParseFlags {
   bodies?: boolean;
 }
 
-class InventorySink implements EventSink {
-  constructor(readonly inventory: Inventory) {}
+/** Feeds events to an inventory (and to other sinks: the demo also keeps its traffic report). */
+export class InventorySink implements EventSink {
+  constructor(
+    readonly inventory: Inventory,
+    private readonly also: EventSink[] = [],
+  ) {}
   async write(events: readonly ApiEvent[]): Promise<void> {
     for (const e of events) this.inventory.add(e);
+    for (const s of this.also) await s.write(events);
   }
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    for (const s of this.also) await s.close();
+  }
 }
 
 export async function runInventory(inputs: string[], flags: InventoryFlags, io: Io): Promise<number> {

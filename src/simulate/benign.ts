@@ -350,14 +350,11 @@ export class SessionAgent extends ScriptAgent {
 
   override step(sim: Sim): void {
     this.sim = sim;
-    super.step(sim);
-  }
-
-  protected override emitCall(sim: Sim, call: Call): void {
-    // The token in force when the request leaves (a login earlier in the queue may have set it).
+    // The token in force when the request leaves: set before the request is made, so a login request does
+    // not carry the token its own answer brings.
     const u = this.user;
     this.client.token = u.token !== null && u.tokenExp > this.t ? u.token : null;
-    super.emitCall(sim, call);
+    super.step(sim);
   }
 
   private loggedIn(): boolean {
