@@ -12,19 +12,21 @@ function fieldPath(path: readonly PropertyKey[]): string {
   return s === '' ? '(top level)' : s;
 }
 
+type Walkable = { shape?: Record<string, z.ZodType>; unwrap?: () => z.ZodType; element?: z.ZodType };
+
 /** The object schema at a path, to list valid keys when an unknown one is found. */
 function keysAt(path: readonly PropertyKey[]): string[] {
   let s: z.ZodType = configSchema;
   for (const p of path) {
-    // Look through wrappers (default, optional, nullable) to the object.
-    let cur = s as unknown as { shape?: Record<string, z.ZodType>; unwrap?: () => z.ZodType };
-    while (!cur.shape && cur.unwrap) cur = cur.unwrap() as unknown as typeof cur;
-    const next = cur.shape?.[String(p)];
+    // Look through wrappers (default, optional, nullable) to the object, or the array for an index.
+    let cur = s as unknown as Walkable;
+    while (!cur.shape && !cur.element && cur.unwrap) cur = cur.unwrap() as unknown as Walkable;
+    const next = typeof p === 'number' ? cur.element : cur.shape?.[String(p)];
     if (!next) return [];
     s = next;
   }
-  let cur = s as unknown as { shape?: Record<string, z.ZodType>; unwrap?: () => z.ZodType };
-  while (!cur.shape && cur.unwrap) cur = cur.unwrap() as unknown as typeof cur;
+  let cur = s as unknown as Walkable;
+  while (!cur.shape && cur.unwrap) cur = cur.unwrap() as unknown as Walkable;
   return cur.shape ? Object.keys(cur.shape) : [];
 }
 

@@ -6,6 +6,8 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
+import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
+import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
 
 const cidr = z.string().refine((s) => parseCidr(s) !== null, {
   message: 'expected an IP address or CIDR such as 10.0.0.0/8 or 2001:db8::/32',
@@ -63,12 +65,83 @@ export const quarantineSchema = z.strictObject({
     .default(2048),
 });
 
+const flagsOk = (f: string): boolean => /^[imsu]*$/.test(f) && new Set(f).size === f.length;
+
+/** A custom sensitive type (docs/sensitive.md, "Custom types"). */
+export const customTypeSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]{0,39}$/, {
+        message:
+          'expected a type name of lower-case letters, digits and _ starting with a letter, such as employee_id',
+      })
+      .refine((n) => !isBuiltinType(n), {
+        message: `is the name of a built-in type; choose another name (built-in: ${BUILTIN_TYPES.join(', ')})`,
+      }),
+    /** A JavaScript regular expression source; its first capture group, when it has one, is the value. */
+    pattern: z.string().min(1, { message: 'expected a regular expression such as \\bEMP-\\d{6}\\b' }),
+    validator: z
+      .enum(VALIDATOR_NAMES, { message: `expected one of ${VALIDATOR_NAMES.join(', ')}` })
+      .optional(),
+    /** Keywords of which one must appear near the match or in the field name. */
+    context: z
+      .array(z.string().min(1))
+      .min(1, { message: 'expected at least one keyword, or no context key' })
+      .optional(),
+    flags: z
+      .string()
+      .refine(flagsOk, {
+        message: 'expected RegExp flags among i, m, s, u, each at most once (g is added by the scanner)',
+      })
+      .optional(),
+  })
+  .superRefine((t, ctx) => {
+    // Compiled here, so a bad pattern stops the run at start-up with its field named, not at the first body.
+    if (t.flags !== undefined && !flagsOk(t.flags)) return;
+    const problem = patternProblem(t.pattern, t.flags ?? '');
+    if (problem !== null) ctx.addIssue({ code: 'custom', path: ['pattern'], message: problem });
+  });
+
+export const sensitiveSchema = z.strictObject({
+  custom: z
+    .array(customTypeSchema)
+    .max(MAX_CUSTOM_TYPES, { message: `expected at most ${MAX_CUSTOM_TYPES} custom types` })
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((t, i) => {
+        if (seen.has(t.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `'${t.name}' is defined twice; give each custom type its own name`,
+          });
+        seen.add(t.name);
+      });
+    }),
+  /** Built-in types not to report. */
+  disabled: z
+    .array(z.enum(BUILTIN_TYPES, { message: `expected a built-in type: ${BUILTIN_TYPES.join(', ')}` }))
+    .default([]),
+  /** A secret that makes finding hashes HMAC-SHA-256 (so hashes of phone numbers cannot be brute-forced). */
+  hashKey: z
+    .string()
+    .min(16, {
+      message: 'expected at least 16 characters of a random secret (e.g. the output of openssl rand -hex 32)',
+    })
+    .nullable()
+    .default(null),
+});
+
 export const configSchema = z.strictObject({
   input: inputSchema.default(inputSchema.parse({})),
   events: eventsSchema.default(eventsSchema.parse({})),
   quarantine: quarantineSchema.default(quarantineSchema.parse({})),
+  sensitive: sensitiveSchema.default(sensitiveSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type InputConfig = z.infer<typeof inputSchema>;
+export type SensitiveConfig = z.infer<typeof sensitiveSchema>;
 export const defaultConfig = (): Config => configSchema.parse({});

@@ -4,7 +4,11 @@
  * check digit, card numbers pass Luhn and start with real issuer prefixes, CN mobile numbers use assigned
  * carrier prefixes. Nothing here belongs to a real person: every value is drawn from a seeded stream.
  */
+import { cnIdCheckDigit, luhnCheckDigit } from '../sensitive/validators.js';
 import type { Rng } from './random.js';
+
+// The check-digit rules live with the detectors that rely on them; re-exported for the simulator's tests.
+export { cnIdCheckDigit, isLuhnValid, isValidCnId, luhnCheckDigit } from '../sensitive/validators.js';
 
 const CN_SURNAMES = [
   '王',
@@ -205,44 +209,6 @@ const US_STREETS = [
 ];
 const MAIL_CN = ['qq.com', '163.com', '126.com', 'gmail.com', 'outlook.com', 'foxmail.com'];
 const MAIL_US = ['gmail.com', 'yahoo.com', 'outlook.com', 'icloud.com', 'hotmail.com', 'proton.me'];
-
-const ID_WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-const ID_CHECK = '10X98765432';
-
-/** The GB 11643-1999 (ISO 7064 MOD 11-2) check character of a resident ID's first 17 digits. */
-export function cnIdCheckDigit(first17: string): string {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += (first17.charCodeAt(i) - 48) * ID_WEIGHTS[i]!;
-  return ID_CHECK[sum % 11]!;
-}
-
-/** True for an 18-character resident ID whose check character matches. */
-export function isValidCnId(id: string): boolean {
-  return /^\d{17}[\dX]$/.test(id) && cnIdCheckDigit(id.slice(0, 17)) === id[17];
-}
-
-/** The Luhn check digit for a number's leading digits. */
-export function luhnCheckDigit(body: string): number {
-  let sum = 0;
-  let double = true;
-  for (let i = body.length - 1; i >= 0; i--) {
-    let d = body.charCodeAt(i) - 48;
-    if (double) {
-      d *= 2;
-      if (d > 9) d -= 9;
-    }
-    sum += d;
-    double = !double;
-  }
-  return (10 - (sum % 10)) % 10;
-}
-
-export function isLuhnValid(digits: string): boolean {
-  return (
-    /^\d{12,19}$/.test(digits) &&
-    luhnCheckDigit(digits.slice(0, -1)) === digits.charCodeAt(digits.length - 1) - 48
-  );
-}
 
 const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
