@@ -5,6 +5,7 @@
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Inventory } from '../inventory/catalog.js';
+import { SensitiveScanner } from '../sensitive/scanner.js';
 import { ATTACK_TYPES } from '../simulate/attacks.js';
 import { DEFAULT_START, type Labels, Simulation, writeSimulation } from '../simulate/simulate.js';
 import { int } from './human.js';
@@ -35,7 +36,7 @@ export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
   const log = sim.files.apisix!.path;
   io.stdout.write(`\nparsing ${log} (APISIX http-logger JSON lines)\n\n`);
   const report = new TrafficReport();
-  const inventory = new Inventory();
+  const inventory = new Inventory({ scanner: new SensitiveScanner() });
   const summary = await parseInputs(
     [log],
     { quarantine: 'none', progress: false, captureBodies: true, captureHeaders: true },

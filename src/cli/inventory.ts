@@ -2,9 +2,12 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { loadConfig } from '../config/load.js';
+import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { Inventory, type InventoryReport } from '../inventory/catalog.js';
 import { diffSpec, readSpec, type Spec, type SpecDiff, SpecError, toOpenApi } from '../inventory/openapi.js';
+import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { int } from './human.js';
 import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
@@ -13,6 +16,7 @@ export interface InventoryFlags extends ParseFlags {
   spec?: string;
   minCardinality?: number;
   bodies?: boolean;
+  sensitive?: boolean;
 }
 
 /** Feeds events to an inventory (and to other sinks: the demo also keeps its traffic report). */
@@ -51,7 +55,18 @@ export async function runInventory(inputs: string[], flags: InventoryFlags, io: 
       throw e;
     }
   }
+  let scanner: SensitiveScanner | null = null;
+  if (flags.sensitive !== false) {
+    let options = defaultConfig().sensitive;
+    if (flags.config !== undefined) {
+      const c = await loadConfig(flags.config);
+      if (!c.ok) throw new CliError(c.error.join('\n'), 2);
+      options = c.value.sensitive;
+    }
+    scanner = new SensitiveScanner(options);
+  }
   const inventory = new Inventory({
+    scanner,
     ...(flags.minCardinality === undefined ? {} : { minCardinality: flags.minCardinality }),
     ...(spec === null ? {} : { spec: spec.templates }),
   });
@@ -108,6 +123,7 @@ export function inventoryTable(r: InventoryReport): string {
     for (const [s, n] of Object.entries(e.status)) if (Number(s) < 400) ok += n;
     const auth = Object.entries(e.auth).sort((a, b) => b[1] - a[1])[0]?.[0] ?? '';
     const p50 = e.latencyMs?.p50;
+    const types = [...new Set([...e.sensitive.response, ...e.sensitive.request].map((f) => f.type))];
     return [
       e.method,
       safe(e.template),
@@ -116,9 +132,10 @@ export function inventoryTable(r: InventoryReport): string {
       `${Math.round((ok * 100) / total)}%`,
       p50 === null || p50 === undefined ? '-' : `${p50}`,
       auth,
+      types.length > 4 ? `${types.slice(0, 4).join(',')},…` : types.join(','),
     ];
   });
-  const head = ['METHOD', 'TEMPLATE', 'SCENARIO', 'REQUESTS', 'OK', 'P50 MS', 'AUTH'];
+  const head = ['METHOD', 'TEMPLATE', 'SCENARIO', 'REQUESTS', 'OK', 'P50 MS', 'AUTH', 'SENSITIVE'];
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
     cells

@@ -6,6 +6,8 @@
  */
 import type { ApiEvent } from '../core/event.js';
 import { type ClientKind, clientKind } from '../enrich/useragent.js';
+import type { SensitiveScanner } from '../sensitive/scanner.js';
+import type { Finding } from '../sensitive/types.js';
 import { inferScenario, type Scenario } from './scenario.js';
 import {
   addToSchema,
@@ -24,6 +26,28 @@ export type AuthKind = 'none' | 'bearer_jwt' | 'bearer' | 'basic' | 'api_key' | 
 const MAX_DISTINCT = 10_000;
 const MAX_SCHEMA_SAMPLES = 200;
 const MAX_MERGED = 20;
+/** Distinct (side, type, field) combinations kept per endpoint. */
+const MAX_SENSITIVE_KEYS = 100;
+
+interface SensitiveTally {
+  count: number;
+  /** Value hashes (never values), exact up to MAX_DISTINCT. */
+  hashes: Set<string>;
+  /** One masked value. */
+  example: string;
+}
+
+export interface SensitiveReport {
+  type: string;
+  /** `query.<key>`, `body.<path>`, `header.<name>`, `path` or `text`. */
+  field: string;
+  /** Findings (a request can hold several). */
+  count: number;
+  /** Distinct values, exact up to 10,000. */
+  distinctValues: number;
+  /** A masked example, e.g. `138****5678`. */
+  example: string;
+}
 
 class Acc {
   requests = 0;
@@ -47,6 +71,22 @@ class Acc {
   schemaSamples = 0;
   /** Literal keys merged into this endpoint, with their request counts. */
   readonly merged = new Map<string, number>();
+  /** Sensitive data by `side|type|field`. */
+  readonly sensitive = new Map<string, SensitiveTally>();
+
+  note(side: 'request' | 'response', findings: Finding[]): void {
+    for (const f of findings) {
+      const k = `${side}|${f.type}|${f.field}`;
+      let t = this.sensitive.get(k);
+      if (t === undefined) {
+        if (this.sensitive.size >= MAX_SENSITIVE_KEYS) continue;
+        t = { count: 0, hashes: new Set(), example: f.masked };
+        this.sensitive.set(k, t);
+      }
+      t.count++;
+      if (t.hashes.size < MAX_DISTINCT) t.hashes.add(f.hash);
+    }
+  }
 
   merge(o: Acc, key: string): void {
     this.requests += o.requests;
@@ -72,6 +112,16 @@ class Acc {
       else mergeSchema(this.responseSchema, o.responseSchema);
     }
     this.schemaSamples += o.schemaSamples;
+    for (const [k, v] of o.sensitive) {
+      const t = this.sensitive.get(k);
+      if (t === undefined) {
+        if (this.sensitive.size < MAX_SENSITIVE_KEYS)
+          this.sensitive.set(k, { count: v.count, hashes: new Set(v.hashes), example: v.example });
+        continue;
+      }
+      t.count += v.count;
+      for (const h of v.hashes) if (t.hashes.size < MAX_DISTINCT) t.hashes.add(h);
+    }
     for (const [k, v] of o.merged)
       if (this.merged.size < MAX_MERGED) this.merged.set(k, (this.merged.get(k) ?? 0) + v);
     if (o.merged.size === 0 && this.merged.size < MAX_MERGED)
@@ -158,6 +208,8 @@ export interface EndpointReport {
   queryParams: ParamReport[];
   bodyParams: ParamReport[];
   responses: { contentTypes: Record<string, number>; schema?: Record<string, unknown> };
+  /** Sensitive data seen in requests (path, query, body) and responses (body), by type and field. */
+  sensitive: { request: SensitiveReport[]; response: SensitiveReport[] };
   /** Literal paths merged into the template (up to 20), with requests: how to undo the merge. */
   merged: { path: string; requests: number }[];
 }
@@ -184,11 +236,14 @@ export interface InventoryReport {
 export interface InventoryOptions extends TemplaterOptions {
   /** OpenAPI templates to match first. */
   spec?: SpecTemplates;
+  /** Scans every event for sensitive data (per endpoint: types, fields, distinct values); null to skip. */
+  scanner?: SensitiveScanner | null;
 }
 
 export class Inventory {
   private readonly templater: Templater;
   private readonly spec: SpecTemplates | null;
+  private readonly scanner: SensitiveScanner | null;
   private readonly accs = new Map<string, Acc>();
   /** key → [method, host, key, fromSpec] */
   private readonly keys = new Map<string, [string, string, string, boolean]>();
@@ -199,6 +254,7 @@ export class Inventory {
   constructor(o: InventoryOptions = {}) {
     this.templater = new Templater(o);
     this.spec = o.spec ?? null;
+    this.scanner = o.scanner ?? null;
   }
 
   add(e: ApiEvent): void {
@@ -251,6 +307,11 @@ export class Inventory {
     if (ct !== undefined) {
       const t = ct.split(';')[0]!.trim().toLowerCase();
       a.contentTypes[t] = (a.contentTypes[t] ?? 0) + 1;
+    }
+    if (this.scanner !== null) {
+      const f = this.scanner.scanEvent(e);
+      if (f.request.length > 0) a.note('request', f.request);
+      if (f.response.length > 0) a.note('response', f.response);
     }
     if (e.responseBody !== undefined && a.schemaSamples < MAX_SCHEMA_SAMPLES && e.status < 300) {
       const j = parseJson(e.responseBody);
@@ -401,9 +462,23 @@ export class Inventory {
       bodyParams,
       responses:
         schema === undefined ? { contentTypes: a.contentTypes } : { contentTypes: a.contentTypes, schema },
+      sensitive: sensitiveReport(a.sensitive),
       merged: [...a.merged].filter(([k]) => k !== template).map(([path, requests]) => ({ path, requests })),
     };
     e.scenario = inferScenario(e);
     return e;
   }
+}
+
+function sensitiveReport(m: Map<string, SensitiveTally>): EndpointReport['sensitive'] {
+  const out: EndpointReport['sensitive'] = { request: [], response: [] };
+  for (const [k, t] of m) {
+    const [side, type, field] = k.split('|') as ['request' | 'response', string, string];
+    out[side].push({ type, field, count: t.count, distinctValues: t.hashes.size, example: t.example });
+  }
+  const order = (a: SensitiveReport, b: SensitiveReport) =>
+    b.count - a.count || a.type.localeCompare(b.type) || a.field.localeCompare(b.field);
+  out.request.sort(order);
+  out.response.sort(order);
+  return out;
 }

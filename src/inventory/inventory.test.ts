@@ -6,6 +6,7 @@ import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
 import { isMalformed } from '../core/result.js';
 import { buildParser } from '../parsers/registry.js';
 import type { LineParser } from '../parsers/types.js';
+import { SensitiveScanner } from '../sensitive/scanner.js';
 import { ATTACK_TYPES } from '../simulate/attacks.js';
 import { type RenderFormat, render } from '../simulate/render.js';
 import { DEFAULT_START, Simulation } from '../simulate/simulate.js';
@@ -143,7 +144,7 @@ function inventoryOf(format: RenderFormat): InventoryReport {
   });
   if (!built.ok) throw new Error(built.error);
   const parser = built.parser as LineParser;
-  const inv = new Inventory();
+  const inv = new Inventory({ scanner: new SensitiveScanner() });
   for (const b of sim.run())
     for (const r of b) {
       const e = parser.parseLine(render(format, r, r.index + 1, true), { source: format, line: r.index + 1 });
@@ -193,6 +194,25 @@ describe('discovery on simulated traffic, scored against the route table', () =>
           format: 'date-time',
           requiredRate: 1,
         });
+        // Sensitive data per endpoint: types, fields, distinct values, masked examples only.
+        const types = (t: string) =>
+          new Set(
+            r.endpoints
+              .find((e) => e.method === 'GET' && e.template === t)!
+              .sensitive.response.map((f) => `${f.type} ${f.field}`),
+          );
+        expect([...types('/api/v1/users/{id}/profile')].sort()).toEqual([
+          'cn_id body.id_card',
+          'email body.email',
+          'phone body.phone',
+        ]);
+        expect([...types('/api/v1/users/{id}/cards')]).toEqual(['bank_card body.items[].number']);
+        expect(types('/api/v1/products/{id}').size).toBe(0);
+        const email = profile.sensitive.response.find((f) => f.type === 'email')!;
+        expect(email.distinctValues).toBeGreaterThan(50);
+        expect(email.example).toMatch(/^\w\*\*\*@/);
+        const sms = r.endpoints.find((e) => e.template === '/api/v1/auth/sms-code')!;
+        expect(sms.sensitive.request.map((f) => `${f.type} ${f.field}`)).toEqual(['phone body.phone']);
         const list = r.endpoints.find((e) => e.method === 'GET' && e.template === '/api/v1/orders')!;
         expect(list.queryParams.find((p) => p.name === 'status')?.enum).toEqual(['all', 'paid', 'shipped']);
       }

@@ -38,6 +38,7 @@ function wordsOf(template: string): Set<string> {
   return out;
 }
 
+const PII_TYPES = new Set(['email', 'phone', 'cn_id', 'bank_card', 'iban', 'us_ssn', 'passport']);
 const PII_FIELDS =
   /^(?:email|e_mail|phone|mobile|tel|id_card|idcard|id_number|ssn|passport|address|birth.*|card|card_number|pan|iban|name|real_name|ship_to)$/i;
 
@@ -54,7 +55,8 @@ function schemaKeys(s: Record<string, unknown> | undefined, out: Set<string>, de
 }
 
 export function inferScenario(
-  e: Pick<EndpointReport, 'method' | 'template' | 'queryParams' | 'bodyParams' | 'responses'>,
+  e: Pick<EndpointReport, 'method' | 'template' | 'queryParams' | 'bodyParams' | 'responses'> &
+    Partial<Pick<EndpointReport, 'sensitive'>>,
 ): Scenario {
   const t = e.template;
   const w = wordsOf(t);
@@ -108,6 +110,11 @@ export function inferScenario(
   const keys = schemaKeys(e.responses.schema, new Set());
   let pii = 0;
   for (const k of keys) if (PII_FIELDS.test(k)) pii++;
+  // Personal data the scanner found in responses counts like personal fields in the schema.
+  const piiTypes = new Set(
+    (e.sensitive?.response ?? []).filter((f) => PII_TYPES.has(f.type)).map((f) => f.type),
+  );
+  pii = Math.max(pii, piiTypes.size);
   if (
     has(
       w,
