@@ -18,8 +18,11 @@
  * - `request.body` / `response.body` appear with include_req_body / include_resp_body.
  * - Header values are strings, or arrays for repeated headers.
  * - `upstream`, `route_id`, `service_id`, `server` have no place in the event and are not read.
+ * - Lines are scanned for just these fields (scan.ts): the rest is validated but never built. Without header
+ *   capture only the request headers the Normalizer reads are kept.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
+import type { Normalizer } from '../../core/normalize.js';
 import type { Malformed } from '../../core/result.js';
 import type { FormatSpec, ParserContext } from '../types.js';
 import {
@@ -31,50 +34,106 @@ import {
   bodyText,
   detectJsonLines,
   type JsonObject,
-  JsonObjectParser,
   missing,
   num,
   obj,
+  PickedJsonParser,
+  pickedHeaders,
+  REDACTED,
+  readHeaderNames,
   str,
 } from './common.js';
+import { JsonPick, OBJECT, type Picked, StringMapSpec } from './scan.js';
 
-export class ApisixParser extends JsonObjectParser {
+// Slots of the values the parser reads (its JsonPick spec names the keys).
+const CLIENT_IP = 0;
+const START_TIME = 1;
+const LATENCY = 2;
+const REQUEST = 3;
+const METHOD = 4;
+const REQ_URI = 5;
+const REQ_URL = 6;
+const REQ_SIZE = 7;
+const REQ_HEADERS = 8;
+const REQ_BODY = 9;
+const RESPONSE = 10;
+const STATUS = 11;
+const RES_SIZE = 12;
+const RES_HEADERS = 13;
+const RES_BODY = 14;
+const CONSUMER = 15;
+const USERNAME = 16;
+
+export class ApisixParser extends PickedJsonParser {
   readonly format = 'apisix';
+  protected readonly pick: JsonPick;
 
-  fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
+  constructor(normalizer: Normalizer) {
+    super(normalizer);
+    // Without header capture only the request headers the Normalizer reads are kept; response headers and
+    // bodies are not read at all unless they are captured.
+    const capture = this.captureHeaders;
+    this.pick = new JsonPick({
+      client_ip: CLIENT_IP,
+      start_time: START_TIME,
+      latency: LATENCY,
+      request: [
+        REQUEST,
+        {
+          method: METHOD,
+          uri: REQ_URI,
+          url: REQ_URL,
+          size: REQ_SIZE,
+          headers: capture
+            ? REQ_HEADERS
+            : new StringMapSpec(REQ_HEADERS, readHeaderNames(normalizer.options), REDACTED),
+          ...(this.bodies ? { body: REQ_BODY } : {}),
+        },
+      ],
+      response: [
+        RESPONSE,
+        {
+          status: STATUS,
+          size: RES_SIZE,
+          ...(capture ? { headers: RES_HEADERS } : {}),
+          ...(this.bodies ? { body: RES_BODY } : {}),
+        },
+      ],
+      consumer: [CONSUMER, { username: USERNAME }],
+    });
+  }
+
+  protected fromPicked(v: Picked, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();
-    const ip = str(o.client_ip);
+    const ip = str(v[CLIENT_IP]);
     if (ip === null || ip === '') return missing('client_ip');
-    const t = o.start_time;
+    const t = v[START_TIME];
     if (absent(t)) return missing('start_time');
     d.ts = anyTime(t);
     if (Number.isNaN(d.ts)) return badTime('start_time', t);
-    const req = obj(o.request);
-    if (req === null) return missing('request');
-    const res = obj(o.response);
-    if (res === null) return missing('response');
-    const status = res.status;
+    if (v[REQUEST] !== OBJECT) return missing('request');
+    if (v[RESPONSE] !== OBJECT) return missing('response');
+    const status = v[STATUS];
     if (absent(status)) return missing('response.status');
 
     d.peer = ip;
-    d.latencyMs = num(o.latency);
-    d.method = str(req.method);
-    adoptHeaders(d, req.headers, false);
+    d.latencyMs = num(v[LATENCY]);
+    d.method = str(v[METHOD]);
+    pickedHeaders(d, v[REQ_HEADERS], false);
     // Response headers only serve header capture.
-    if (this.captureHeaders) adoptHeaders(d, res.headers, true);
+    if (this.captureHeaders) adoptHeaders(d, v[RES_HEADERS], true);
     agentFromHeaders(d);
     // The Host header names the host; without one, the absolute `url` does.
-    const uri = str(req.uri);
+    const uri = str(v[REQ_URI]);
     d.target =
-      uri !== null && d.headers !== null && d.headers.host !== undefined ? uri : (str(req.url) ?? uri);
-    d.bytesIn = num(req.size);
+      uri !== null && d.headers !== null && d.headers.host !== undefined ? uri : (str(v[REQ_URL]) ?? uri);
+    d.bytesIn = num(v[REQ_SIZE]);
     d.status = num(status);
-    d.bytesOut = num(res.size);
-    const consumer = obj(o.consumer);
-    if (consumer !== null) d.consumer = str(consumer.username);
+    d.bytesOut = num(v[RES_SIZE]);
+    if (v[CONSUMER] === OBJECT) d.consumer = str(v[USERNAME]);
     if (this.bodies) {
-      d.requestBody = bodyText(req.body);
-      d.responseBody = bodyText(res.body);
+      d.requestBody = bodyText(v[REQ_BODY]);
+      d.responseBody = bodyText(v[RES_BODY]);
     }
     return this.normalizer.finalize(d, origin);
   }

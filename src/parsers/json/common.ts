@@ -1,15 +1,18 @@
 /**
- * What every JSON-lines preset shares: turning a line into an object (or a Malformed saying why not), reading
- * loosely typed values, copying header objects into the draft, and detection over the first sample lines.
+ * What every JSON-lines preset shares: turning a line into an object (or a Malformed saying why not), the
+ * base class of presets whose lines are scanned for just the keys they read (scan.ts), reading loosely typed
+ * values, copying header objects into the draft, and detection over the first sample lines.
  *
  * Presets only cut fields into an EventDraft; the Normalizer does the rest. Nothing here allocates beyond
- * what JSON.parse already made, except the strings handed to the draft.
+ * what JSON.parse or the scanner already made, except the strings handed to the draft.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
 import { EventDraft, type Normalizer } from '../../core/normalize.js';
+import type { EventOptions } from '../../core/options.js';
 import { Malformed } from '../../core/result.js';
 import { epochToMs, parseClfTime, parseIsoTime } from '../../core/time.js';
 import type { LineParser } from '../types.js';
+import { isPickedMap, type JsonPick, type Picked } from './scan.js';
 
 export type JsonObject = Record<string, unknown>;
 
@@ -90,6 +93,33 @@ export abstract class JsonObjectParser implements LineParser {
   }
 
   abstract fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed;
+}
+
+/**
+ * A preset that reads a fixed set of keys: its lines are scanned by a JsonPick (scan.ts) instead of parsed
+ * whole, which skips everything else without building it, and `fromPicked` maps the picked values. An object
+ * JSON.parse made (`fromObject`) is mapped by the same code through `JsonPick.read`.
+ */
+export abstract class PickedJsonParser extends JsonObjectParser {
+  /** The keys the preset reads; set by the subclass' constructor. */
+  protected abstract readonly pick: JsonPick;
+  /** False sends every line through JSON.parse (options under which a preset needs keys no spec names). */
+  protected scanLines = true;
+
+  override parseLine(line: string, origin: Origin): ApiEvent | Malformed {
+    if (this.scanLines) {
+      const v = this.pick.scan(line);
+      if (v !== null) return this.fromPicked(v, origin);
+    }
+    // A line the scanner refused is not a JSON object: parseJsonLine says why, with the usual messages.
+    return super.parseLine(line, origin);
+  }
+
+  fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
+    return this.fromPicked(this.pick.read(o), origin);
+  }
+
+  protected abstract fromPicked(v: Picked, origin: Origin): ApiEvent | Malformed;
 }
 
 /** A string field as text: strings as they are, finite numbers printed; anything else (incl. null) is null. */
@@ -219,6 +249,29 @@ export function headerValue(name: string, v: unknown): string | null {
  */
 export const REDACTED = 'REDACTED';
 
+/**
+ * Request headers the Normalizer (and agentFromHeaders) read, besides the configured device / API-key ones.
+ * Keep this in step with Normalizer.finalize: without header capture, presets keep only these headers, so a
+ * header the Normalizer starts to read must be added here.
+ */
+export const NORMALIZER_HEADERS = [
+  'host',
+  'user-agent',
+  'referer',
+  'authorization',
+  'x-forwarded-for',
+  'x-real-ip',
+  'cookie',
+] as const;
+
+/**
+ * Every request header name the Normalizer looks up under these options (as it looks them up): without
+ * header capture, the only headers a preset needs to keep.
+ */
+export const readHeaderNames = (o: EventOptions): string[] => [
+  ...new Set([...NORMALIZER_HEADERS, o.deviceHeader, ...o.apiKeyHeaders]),
+];
+
 /** Copies a `{name: value}` header object into the draft's request headers (or response headers). */
 export function copyHeaders(d: EventDraft, headers: unknown, response: boolean): void {
   if (!isObject(headers)) return;
@@ -257,6 +310,17 @@ export function adoptHeaders(d: EventDraft, headers: unknown, response: boolean)
   Object.setPrototypeOf(headers, null);
   if (response) d.responseHeaders = headers as Record<string, string>;
   else d.headers = headers as Record<string, string>;
+}
+
+/**
+ * Headers as a JsonPick read them. The restricted map of a StringMapSpec (lower-case names, string values,
+ * REDACTED left out) is already what adoptHeaders would make of those names and is taken as it is; anything
+ * else (the whole object) goes through adoptHeaders.
+ */
+export function pickedHeaders(d: EventDraft, v: unknown, response: boolean): void {
+  if (!isPickedMap(v)) adoptHeaders(d, v, response);
+  else if (response) d.responseHeaders = v;
+  else d.headers = v;
 }
 
 /**

@@ -13,7 +13,7 @@
  * - `client_ip` is `$remote_addr`; X-Forwarded-For in `request.headers` is resolved by the Normalizer.
  * - `started_at` is epoch ms; `latencies.request` is the total request time in ms (`kong` and `proxy` are
  *   parts of it).
- * - `request.uri` is the request URI with query (Kong ≥ 0.x; very old versions logged the full URL as
+ * - `request.uri` is the request REQ_URI with query (Kong ≥ 0.x; very old versions logged the full REQ_URL as
  *   `request_uri`); `request.url` is used only when there is no Host header.
  * - `request.size` / `response.size` are `$request_length` / `$bytes_sent` (whole messages); very old Kong
  *   printed them as strings.
@@ -21,8 +21,11 @@
  *   `authenticated_entity.consumer_id`. `authenticated_entity.id` is a credential id, not a user.
  * - Kong ≥ 3 writes `REDACTED` for the Authorization / Proxy-Authorization headers: such values are skipped.
  *   Request/response bodies appear only when a custom serializer adds `request.body` / `response.body`.
+ * - Lines are scanned for just these fields (scan.ts): `route`, `service`, `tries` and the rest are validated
+ *   but never built. Without header capture only the request headers the Normalizer reads are kept.
  */
 import type { ApiEvent, Origin } from '../../core/event.js';
+import type { Normalizer } from '../../core/normalize.js';
 import type { Malformed } from '../../core/result.js';
 import type { FormatSpec, ParserContext } from '../types.js';
 import {
@@ -34,57 +37,120 @@ import {
   bodyText,
   detectJsonLines,
   type JsonObject,
-  JsonObjectParser,
   missing,
   num,
   obj,
+  PickedJsonParser,
+  pickedHeaders,
+  REDACTED,
+  readHeaderNames,
   str,
 } from './common.js';
+import { JsonPick, OBJECT, type Picked, StringMapSpec } from './scan.js';
 
-export class KongParser extends JsonObjectParser {
+// Slots of the values the parser reads (its JsonPick spec names the keys).
+const CLIENT_IP = 0;
+const STARTED_AT = 1;
+const LATENCIES = 2;
+const LAT_REQUEST = 3;
+const REQUEST = 4;
+const METHOD = 5;
+const REQ_URI = 6;
+const REQ_URL = 7;
+const REQUEST_URI = 8;
+const REQ_SIZE = 9;
+const REQ_HEADERS = 10;
+const REQ_BODY = 11;
+const RESPONSE = 12;
+const STATUS = 13;
+const RES_SIZE = 14;
+const RES_HEADERS = 15;
+const RES_BODY = 16;
+const CONSUMER = 17;
+const USERNAME = 18;
+const CUSTOM_ID = 19;
+const CONSUMER_ID = 20;
+const ENTITY = 21;
+const ENTITY_CONSUMER_ID = 22;
+
+export class KongParser extends PickedJsonParser {
   readonly format = 'kong';
+  protected readonly pick: JsonPick;
 
-  fromObject(o: JsonObject, origin: Origin): ApiEvent | Malformed {
+  constructor(normalizer: Normalizer) {
+    super(normalizer);
+    // Without header capture only the request headers the Normalizer reads are kept; response headers and
+    // bodies are not read at all unless they are captured. `route`, `service`, `tries`, `querystring` and
+    // the rest are skipped.
+    const capture = this.captureHeaders;
+    this.pick = new JsonPick({
+      client_ip: CLIENT_IP,
+      started_at: STARTED_AT,
+      latencies: [LATENCIES, { request: LAT_REQUEST }],
+      request: [
+        REQUEST,
+        {
+          method: METHOD,
+          uri: REQ_URI,
+          url: REQ_URL,
+          request_uri: REQUEST_URI,
+          size: REQ_SIZE,
+          headers: capture
+            ? REQ_HEADERS
+            : new StringMapSpec(REQ_HEADERS, readHeaderNames(normalizer.options), REDACTED),
+          ...(this.bodies ? { body: REQ_BODY } : {}),
+        },
+      ],
+      response: [
+        RESPONSE,
+        {
+          status: STATUS,
+          size: RES_SIZE,
+          ...(capture ? { headers: RES_HEADERS } : {}),
+          ...(this.bodies ? { body: RES_BODY } : {}),
+        },
+      ],
+      consumer: [CONSUMER, { username: USERNAME, custom_id: CUSTOM_ID, id: CONSUMER_ID }],
+      authenticated_entity: [ENTITY, { consumer_id: ENTITY_CONSUMER_ID }],
+    });
+  }
+
+  protected fromPicked(v: Picked, origin: Origin): ApiEvent | Malformed {
     const d = this.draft.reset();
-    const ip = str(o.client_ip);
+    const ip = str(v[CLIENT_IP]);
     if (ip === null || ip === '') return missing('client_ip');
-    const t = o.started_at;
+    const t = v[STARTED_AT];
     if (absent(t)) return missing('started_at');
     d.ts = anyTime(t);
     if (Number.isNaN(d.ts)) return badTime('started_at', t);
-    const req = obj(o.request);
-    if (req === null) return missing('request');
-    const res = obj(o.response);
-    if (res === null) return missing('response');
-    const status = res.status;
+    if (v[REQUEST] !== OBJECT) return missing('request');
+    if (v[RESPONSE] !== OBJECT) return missing('response');
+    const status = v[STATUS];
     if (absent(status)) return missing('response.status');
 
     d.peer = ip;
-    const lat = obj(o.latencies);
-    if (lat !== null) d.latencyMs = num(lat.request);
-    d.method = str(req.method);
-    adoptHeaders(d, req.headers, false);
+    if (v[LATENCIES] === OBJECT) d.latencyMs = num(v[LAT_REQUEST]);
+    d.method = str(v[METHOD]);
+    pickedHeaders(d, v[REQ_HEADERS], false);
     // Response headers only serve header capture.
-    if (this.captureHeaders) adoptHeaders(d, res.headers, true);
+    if (this.captureHeaders) adoptHeaders(d, v[RES_HEADERS], true);
     agentFromHeaders(d);
-    const uri = str(req.uri);
-    const url = str(req.url) ?? str(req.request_uri);
+    const uri = str(v[REQ_URI]);
+    const url = str(v[REQ_URL]) ?? str(v[REQUEST_URI]);
     d.target =
       url !== null && (uri === null || d.headers === null || d.headers.host === undefined) ? url : uri;
-    d.bytesIn = num(req.size);
+    d.bytesIn = num(v[REQ_SIZE]);
     d.status = num(status);
-    d.bytesOut = num(res.size);
+    d.bytesOut = num(v[RES_SIZE]);
 
-    const consumer = obj(o.consumer);
-    if (consumer !== null) {
-      d.consumer = nonEmpty(str(consumer.username)) ?? nonEmpty(str(consumer.custom_id)) ?? str(consumer.id);
-    } else {
-      const entity = obj(o.authenticated_entity);
-      if (entity !== null) d.consumer = str(entity.consumer_id);
+    if (v[CONSUMER] === OBJECT) {
+      d.consumer = nonEmpty(str(v[USERNAME])) ?? nonEmpty(str(v[CUSTOM_ID])) ?? str(v[CONSUMER_ID]);
+    } else if (v[ENTITY] === OBJECT) {
+      d.consumer = str(v[ENTITY_CONSUMER_ID]);
     }
     if (this.bodies) {
-      d.requestBody = bodyText(req.body);
-      d.responseBody = bodyText(res.body);
+      d.requestBody = bodyText(v[REQ_BODY]);
+      d.responseBody = bodyText(v[RES_BODY]);
     }
     return this.normalizer.finalize(d, origin);
   }
