@@ -3,7 +3,9 @@ import { Rng } from '../../simulate/random.js';
 import { hash64 } from './hash.js';
 import { ExactThenHll, HyperLogLog, hllStandardError } from './hll.js';
 
-const CHECKPOINTS = [10, 100, 1000, 3000, 5000, 10_000, 20_000, 30_000, 40_000, 50_000, 100_000, 300_000, 1_000_000];
+const CHECKPOINTS = [
+  10, 100, 1000, 3000, 5000, 10_000, 20_000, 30_000, 40_000, 50_000, 100_000, 300_000, 1_000_000,
+];
 
 /**
  * Adds `seed`-prefixed distinct keys to a fresh sketch and records the relative error at each checkpoint.
