@@ -17,7 +17,7 @@ export const DEFAULT_FEATURE_INPUT: FeatureInput[] = [
   {
     name: 'requests_10m_by_ip_endpoint',
     key: ['ip', 'endpoint'],
-    window: { type: 'hopping', sizeMs: 10 * MIN, advanceMs: 2 * MIN, latenessMs: 5_000 },
+    window: { type: 'hopping', sizeMs: 10 * MIN, advanceMs: 5 * MIN, latenessMs: 5_000 },
     agg: { fn: 'count' },
   },
   {

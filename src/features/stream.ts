@@ -10,10 +10,10 @@
  */
 
 import type { FeatureEvent } from './enrich.js';
-import { ExactThenHll, QuantileSketch } from './sketch/index.js';
+import { ExactThenHll, hash64Into, QuantileSketch } from './sketch/index.js';
 import type { AggSpec, FeatureSpec, Filter, KeyPart, NumericField, ValueField } from './spec.js';
 
-/** One feature value of one key for one window. */
+/** One feature value of one key for one window (emitted only when at least one event passed its filter). */
 export interface Snapshot {
   feature: string;
   /** Key parts joined by U+001F (the unit separator), in the spec's key order. */
@@ -26,6 +26,9 @@ export interface Snapshot {
 }
 
 export const KEY_SEP = '\u001f';
+
+/** Returned when an event closed nothing (no allocation per event); never mutated. */
+const NONE: Snapshot[] = Object.freeze([]) as unknown as Snapshot[];
 
 // -----------------------------------------------------------------------------------------------------------
 // Field access and filters
@@ -76,7 +79,7 @@ interface Acc {
   n: number;
   first: number;
   last: number;
-  add(e: FeatureEvent, engine: FeatureState): void;
+  add(e: FeatureEvent, engine: GroupState): void;
   value(start: number, end: number): number | null;
 }
 
@@ -91,6 +94,9 @@ class CountAcc implements Acc {
     return this.n / Math.max(1, (end - start) / 60_000);
   }
 }
+
+/** Scratch for string hashes: ExactThenHll.add(v) is addHash(hash64(v, 0)). */
+const hashScratch = { hi: 0, lo: 0 };
 
 class DistinctAcc implements Acc {
   n = 0;
@@ -109,7 +115,9 @@ class DistinctAcc implements Acc {
       return;
     }
     const v = valueOf(e, this.field);
-    if (v !== null) this.set.add(v);
+    if (v === null) return;
+    hash64Into(v, 0, hashScratch);
+    this.set.addHash(hashScratch.hi, hashScratch.lo);
   }
   value(): number {
     return this.set.count();
@@ -251,7 +259,7 @@ class NewEndpointAcc implements Acc {
   last = Number.NEGATIVE_INFINITY;
   private fresh = 0;
   constructor(private readonly windowStart: number) {}
-  add(e: FeatureEvent, s: FeatureState): void {
+  add(e: FeatureEvent, s: GroupState): void {
     if (s.engine.firstSeen(e.endpoint) >= this.windowStart) this.fresh++;
   }
   value(): number {
@@ -288,7 +296,7 @@ function makeAcc(a: AggSpec, windowStart: number): Acc {
   }
 }
 
-function addTo(acc: Acc, e: FeatureEvent, s: FeatureState): void {
+function addTo(acc: Acc, e: FeatureEvent, s: GroupState): void {
   acc.n++;
   if (e.ts < acc.first) acc.first = e.ts;
   if (e.ts > acc.last) acc.last = e.ts;
@@ -303,15 +311,22 @@ export interface StreamOptions {
   maxKeys?: number;
 }
 
+/** One key's accumulators in one window: one slot per feature of the group, null until an event passes. */
+type Row = (Acc | null)[];
+
 interface Session {
   start: number;
   last: number;
-  acc: Acc;
+  row: Row;
 }
 
-class FeatureState {
-  /** Fixed windows (tumbling, hopping): window start → key → accumulator. */
-  private readonly windows = new Map<number, Map<string, Acc>>();
+/**
+ * Features that share a key and a window are computed together: one map lookup per event finds the key's row
+ * of accumulators, and each feature's filter decides whether its slot takes the event.
+ */
+class GroupState {
+  /** Fixed windows (tumbling, hopping): window start → key → row. */
+  private readonly windows = new Map<number, Map<string, Row>>();
   private readonly sessions = new Map<string, Session>();
   private keys = 0;
   watermark = Number.NEGATIVE_INFINITY;
@@ -320,25 +335,68 @@ class FeatureState {
   private readonly size: number;
   private readonly advance: number;
   private readonly lateness: number;
+  private readonly gap: number;
+  private readonly keyParts: readonly KeyPart[];
+  private readonly n: number;
+  /** The earliest open fixed window's start: nothing can close before the watermark passes its end. */
+  private minStart = Number.POSITIVE_INFINITY;
+  /** Sessions are swept when the watermark has moved a quarter gap since the last sweep (not per event). */
+  private lastSweep = Number.NEGATIVE_INFINITY;
+  /** The newest window touched, cached: most events fall in it. */
+  private curStart = Number.NaN;
+  private curKeys: Map<string, Row> | undefined = undefined;
 
   constructor(
-    readonly spec: FeatureSpec,
+    readonly specs: readonly FeatureSpec[],
     readonly engine: StreamEngine,
     private readonly maxKeys: number,
   ) {
-    const w = spec.window;
+    const w = specs[0]!.window;
     this.size = w.type === 'session' ? 0 : w.sizeMs;
     this.advance = w.type === 'hopping' ? w.advanceMs : this.size;
     this.lateness = w.latenessMs;
+    this.gap = w.type === 'session' ? w.gapMs : 0;
+    this.keyParts = specs[0]!.key;
+    this.n = specs.length;
+  }
+
+  /** Which features of the group take the event (null: none). */
+  private passing(e: FeatureEvent): boolean[] | null {
+    let any = false;
+    const ok = this.scratch;
+    for (let i = 0; i < this.n; i++) {
+      ok[i] = passes(e, this.specs[i]!.filter);
+      if (ok[i]) any = true;
+    }
+    return any ? ok : null;
+  }
+  private readonly scratch: boolean[] = [];
+
+  private fill(row: Row, ok: boolean[], e: FeatureEvent, start: number): void {
+    for (let i = 0; i < this.n; i++) {
+      if (!ok[i]) continue;
+      let acc = row[i];
+      if (acc === null || acc === undefined) {
+        acc = makeAcc(this.specs[i]!.agg, start);
+        row[i] = acc;
+      }
+      addTo(acc, e, this);
+    }
+  }
+
+  private newRow(): Row {
+    const r: Row = new Array(this.n);
+    for (let i = 0; i < this.n; i++) r[i] = null;
+    return r;
   }
 
   add(e: FeatureEvent, out: Snapshot[]): void {
-    const spec = this.spec;
-    if (!passes(e, spec.filter)) return;
-    const key = keyOf(e, spec.key);
+    const ok = this.passing(e);
+    if (ok === null) return;
+    const key = keyOf(e, this.keyParts);
     if (key === null) return;
-    if (spec.window.type === 'session') {
-      this.addSession(e, key, out);
+    if (this.gap > 0) {
+      this.addSession(e, key, ok, out);
       return;
     }
     const last = Math.floor(e.ts / this.advance) * this.advance;
@@ -347,36 +405,40 @@ class FeatureState {
         this.late++;
         continue;
       }
-      let keys = this.windows.get(start);
+      let keys = start === this.curStart ? this.curKeys : this.windows.get(start);
       if (keys === undefined) {
         keys = new Map();
         this.windows.set(start, keys);
+        if (start < this.minStart) this.minStart = start;
       }
-      let acc = keys.get(key);
-      if (acc === undefined) {
+      if (start === last) {
+        this.curStart = start;
+        this.curKeys = keys;
+      }
+      let row = keys.get(key);
+      if (row === undefined) {
         if (this.keys >= this.maxKeys) {
           this.overflow++;
           continue;
         }
-        acc = makeAcc(spec.agg, start);
-        keys.set(key, acc);
+        row = this.newRow();
+        keys.set(key, row);
         this.keys++;
       }
-      addTo(acc, e, this);
+      this.fill(row, ok, e, start);
     }
   }
 
-  private addSession(e: FeatureEvent, key: string, out: Snapshot[]): void {
-    const gap = (this.spec.window as { gapMs: number }).gapMs;
+  private addSession(e: FeatureEvent, key: string, ok: boolean[], out: Snapshot[]): void {
     let s = this.sessions.get(key);
-    if (s !== undefined && e.ts > s.last + gap) {
-      this.emitSession(key, s, out);
+    if (s !== undefined && e.ts > s.last + this.gap) {
+      this.emit(key, s.start, s.last + 1, s.row, out);
       this.sessions.delete(key);
       this.keys--;
       s = undefined;
     }
     if (s === undefined) {
-      if (e.ts + gap <= this.watermark) {
+      if (e.ts + this.gap <= this.watermark) {
         this.late++;
         return;
       }
@@ -384,25 +446,28 @@ class FeatureState {
         this.overflow++;
         return;
       }
-      s = { start: e.ts, last: e.ts, acc: makeAcc(this.spec.agg, e.ts) };
+      s = { start: e.ts, last: e.ts, row: this.newRow() };
       this.sessions.set(key, s);
       this.keys++;
     }
     if (e.ts < s.start) s.start = e.ts;
     if (e.ts > s.last) s.last = e.ts;
-    addTo(s.acc, e, this);
+    this.fill(s.row, ok, e, s.start);
   }
 
-  private emitSession(key: string, s: Session, out: Snapshot[]): void {
-    const end = s.last + 1;
-    out.push({
-      feature: this.spec.name,
-      key,
-      windowStart: s.start,
-      windowEnd: end,
-      events: s.acc.n,
-      value: s.acc.value(s.start, end),
-    });
+  private emit(key: string, start: number, end: number, row: Row, out: Snapshot[]): void {
+    for (let i = 0; i < this.n; i++) {
+      const acc = row[i];
+      if (acc === null || acc === undefined) continue;
+      out.push({
+        feature: this.specs[i]!.name,
+        key,
+        windowStart: start,
+        windowEnd: end,
+        events: acc.n,
+        value: acc.value(start, end),
+      });
+    }
   }
 
   /** Moves the watermark to `maxTs - lateness` (never back) and closes what ended at or before it. */
@@ -410,17 +475,20 @@ class FeatureState {
     const wm = maxTs - this.lateness;
     if (wm <= this.watermark) return;
     this.watermark = wm;
+    if (this.gap > 0) {
+      if (wm - this.lastSweep < this.gap / 4) return;
+      this.lastSweep = wm;
+    } else if (wm < this.minStart + this.size) return;
     this.close(out, false);
   }
 
   close(out: Snapshot[], all: boolean): void {
-    if (this.spec.window.type === 'session') {
-      const gap = this.spec.window.gapMs;
+    if (this.gap > 0) {
       const done: [string, Session][] = [];
-      for (const [k, s] of this.sessions) if (all || s.last + gap <= this.watermark) done.push([k, s]);
+      for (const [k, s] of this.sessions) if (all || s.last + this.gap <= this.watermark) done.push([k, s]);
       done.sort((a, b) => a[1].start - b[1].start || (a[0] < b[0] ? -1 : 1));
       for (const [k, s] of done) {
-        this.emitSession(k, s, out);
+        this.emit(k, s.start, s.last + 1, s.row, out);
         this.sessions.delete(k);
         this.keys--;
       }
@@ -431,48 +499,27 @@ class FeatureState {
       .sort((a, b) => a - b);
     for (const st of starts) {
       const keys = this.windows.get(st)!;
-      const end = st + this.size;
-      const sorted = [...keys.keys()].sort();
-      for (const k of sorted) {
-        const acc = keys.get(k)!;
-        out.push({
-          feature: this.spec.name,
-          key: k,
-          windowStart: st,
-          windowEnd: end,
-          events: acc.n,
-          value: acc.value(st, end),
-        });
-      }
+      // Keys come out in the order they first appeared in the window: deterministic for a given input.
+      for (const [k, row] of keys) this.emit(k, st, st + this.size, row, out);
       this.keys -= keys.size;
       this.windows.delete(st);
+      if (st === this.curStart) {
+        this.curStart = Number.NaN;
+        this.curKeys = undefined;
+      }
     }
+    this.minStart = Number.POSITIVE_INFINITY;
+    for (const st of this.windows.keys()) if (st < this.minStart) this.minStart = st;
   }
 
   /** Current values of open windows, without closing them. */
   peek(out: Snapshot[]): void {
-    if (this.spec.window.type === 'session') {
-      for (const [k, s] of this.sessions)
-        out.push({
-          feature: this.spec.name,
-          key: k,
-          windowStart: s.start,
-          windowEnd: s.last + 1,
-          events: s.acc.n,
-          value: s.acc.value(s.start, s.last + 1),
-        });
+    if (this.gap > 0) {
+      for (const [k, s] of this.sessions) this.emit(k, s.start, s.last + 1, s.row, out);
       return;
     }
     for (const [st, keys] of this.windows)
-      for (const [k, acc] of keys)
-        out.push({
-          feature: this.spec.name,
-          key: k,
-          windowStart: st,
-          windowEnd: st + this.size,
-          events: acc.n,
-          value: acc.value(st, st + this.size),
-        });
+      for (const [k, row] of keys) this.emit(k, st, st + this.size, row, out);
   }
 
   get trackedKeys(): number {
@@ -487,7 +534,7 @@ export interface StreamStats {
 }
 
 export class StreamEngine {
-  private readonly states: FeatureState[];
+  private readonly states: GroupState[];
   private maxTs = Number.NEGATIVE_INFINITY;
   private events = 0;
   /** Global first-seen time of every endpoint (new_endpoint_share); bounded. */
@@ -498,16 +545,26 @@ export class StreamEngine {
     o: StreamOptions = {},
   ) {
     const max = o.maxKeys ?? 200_000;
-    this.states = specs.map((s) => new FeatureState(s, this, max));
+    // Group features by key and window; the group keeps the specs' order.
+    const groups = new Map<string, FeatureSpec[]>();
+    for (const sp of specs) {
+      const g = `${sp.key.join(',')}|${JSON.stringify(sp.window)}`;
+      const l = groups.get(g);
+      if (l === undefined) groups.set(g, [sp]);
+      else l.push(sp);
+    }
+    this.states = [...groups.values()].map((g) => new GroupState(g, this, max));
   }
 
   firstSeen(endpoint: string): number {
     return this.seen.get(endpoint) ?? Number.POSITIVE_INFINITY;
   }
 
+  private pending: Snapshot[] = [];
+
   /** Applies one event; returns the snapshots of windows it closed (in a deterministic order). */
   push(e: FeatureEvent): Snapshot[] {
-    const out: Snapshot[] = [];
+    const out = this.pending;
     this.events++;
     const f = this.seen.get(e.endpoint);
     if (f === undefined) {
@@ -518,6 +575,8 @@ export class StreamEngine {
       this.maxTs = e.ts;
       for (let i = 0; i < this.states.length; i++) this.states[i]!.advanceTo(e.ts, out);
     }
+    if (out.length === 0) return NONE;
+    this.pending = [];
     return out;
   }
 
@@ -548,7 +607,8 @@ export class StreamEngine {
   stats(): StreamStats {
     const features: StreamStats['features'] = {};
     for (const s of this.states)
-      features[s.spec.name] = { late: s.late, overflow: s.overflow, trackedKeys: s.trackedKeys };
+      for (const sp of s.specs)
+        features[sp.name] = { late: s.late, overflow: s.overflow, trackedKeys: s.trackedKeys };
     return { events: this.events, features };
   }
 }
