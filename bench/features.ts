@@ -1,7 +1,7 @@
 /**
  * Stream-engine throughput. Run: `npm run bench:features [-- --hours H --users U --repeat R]`.
  *
- * Simulated traffic (default: 24 h of 56,000 customers, about 1 M requests, all campaigns) goes through the
+ * Simulated traffic (default: 24 h of 62,000 customers, about 1.0 M requests, all campaigns) goes through the
  * APISIX parser and the enricher (templates, scenarios, sensitive hashes) once, into memory. Then only the
  * stream engine with the default feature set is timed: push every event, then flush; best of `--repeat`.
  * State per tracked key: heap growth (after a forced GC) with every window still open, at the middle of the
@@ -25,7 +25,7 @@ function arg(name: string, def: string): string {
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
 }
 const hours = Number(arg('--hours', '24'));
-const users = Number(arg('--users', '56000'));
+const users = Number(arg('--users', '62000'));
 const repeat = Number(arg('--repeat', '3'));
 const gc = (globalThis as { gc?: () => void }).gc;
 
