@@ -43,7 +43,7 @@ function keyOf(e: FeatureEvent, parts: readonly KeyPart[]): string | null {
   return k;
 }
 
-export function valueOf(e: FeatureEvent, f: ValueField): string | null {
+export function fieldValue(e: FeatureEvent, f: ValueField): string | null {
   switch (f) {
     case 'path':
       return e.path;
@@ -114,7 +114,7 @@ class DistinctAcc implements Acc {
       for (const h of e.sensitive) this.set.add(h);
       return;
     }
-    const v = valueOf(e, this.field);
+    const v = fieldValue(e, this.field);
     if (v === null) return;
     hash64Into(v, 0, hashScratch);
     this.set.addHash(hashScratch.hi, hashScratch.lo);
@@ -148,7 +148,7 @@ class EntropyAcc implements Acc {
   private counted = 0;
   constructor(private readonly field: ValueField) {}
   add(e: FeatureEvent): void {
-    let v = valueOf(e, this.field);
+    let v = fieldValue(e, this.field);
     if (v === null) return;
     this.counted++;
     const c = this.counts.get(v);
