@@ -6,6 +6,7 @@ import { FORMATS } from '../parsers/registry.js';
 import { ATTACK_TYPES, ATTACKS } from '../simulate/attacks.js';
 import { RENDER_FORMATS } from '../simulate/render.js';
 import { type DemoFlags, runDemo } from './demo.js';
+import { type FeaturesFlags, runFeatures } from './features.js';
 import { type InventoryFlags, runInventory } from './inventory.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
@@ -162,6 +163,38 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .action(async (inputs: string[], flags: InventoryFlags) => {
       setExit(await runInventory(inputs, flags, io));
+    });
+
+  program
+    .command('features')
+    .description(
+      'Compute feature snapshots (keyed windows) of traffic; the default set or your specs (docs/features.md)',
+    )
+    .argument(
+      '[inputs...]',
+      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
+    )
+    .requiredOption('-o, --out <file>', 'FILE.jsonl or FILE.parquet: one row per feature, key and window')
+    .option('--specs <file>', 'YAML list of feature specs (default: the built-in set)')
+    .option('--engine <name>', 'stream (default); batch needs the event store (not built yet)')
+    .option(
+      '--max-keys <n>',
+      'keys tracked at once per feature group (default 200000)',
+      positiveInt('--max-keys'),
+    )
+    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
+    .option(
+      '--log-format <string>',
+      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
+    )
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option('--trusted-proxies <cidrs>', 'comma-separated CIDRs whose X-Forwarded-For is believed')
+    .option('--quarantine <file>', 'where malformed records are kept (none to keep none)')
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print a JSON summary')
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .action(async (inputs: string[], flags: FeaturesFlags) => {
+      setExit(await runFeatures(inputs, flags, io));
     });
 
   program

@@ -1,0 +1,152 @@
+/** `apiwarden features`: feature snapshots of traffic, computed by the stream engine (docs/features.md). */
+import { once } from 'node:events';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join, resolve } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { parse as parseYaml } from 'yaml';
+import type { ApiEvent } from '../core/event.js';
+import { defaultFeatures } from '../features/defaults.js';
+import { Enricher } from '../features/enrich.js';
+import { type FeatureSpec, parseFeatures } from '../features/spec.js';
+import { KEY_SEP, type Snapshot, StreamEngine } from '../features/stream.js';
+import { SensitiveScanner } from '../sensitive/scanner.js';
+import type { EventSink } from '../sinks/types.js';
+import { int } from './human.js';
+import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
+
+export interface FeaturesFlags extends ParseFlags {
+  specs?: string;
+  engine?: string;
+  maxKeys?: number;
+}
+
+/** Snapshot rows as JSON lines: the key as its parts, joined by `|` for reading and kept as an array. */
+class RowWriter {
+  private readonly file;
+  rows = 0;
+  constructor(path: string) {
+    this.file = createWriteStream(path);
+  }
+  async write(rows: readonly Snapshot[]): Promise<void> {
+    if (rows.length === 0) return;
+    let text = '';
+    for (const r of rows) {
+      text += `${JSON.stringify({
+        feature: r.feature,
+        key: r.key.split(KEY_SEP),
+        windowStart: new Date(r.windowStart).toISOString(),
+        windowEnd: new Date(r.windowEnd).toISOString(),
+        events: r.events,
+        value: r.value,
+      })}\n`;
+    }
+    this.rows += rows.length;
+    if (!this.file.write(text)) await once(this.file, 'drain');
+  }
+  async close(): Promise<void> {
+    const done = once(this.file, 'close');
+    this.file.end();
+    await done;
+  }
+}
+
+class FeatureSink implements EventSink {
+  readonly enricher = new Enricher(new SensitiveScanner());
+  constructor(
+    readonly engine: StreamEngine,
+    readonly out: RowWriter,
+  ) {}
+  async write(events: readonly ApiEvent[]): Promise<void> {
+    const rows: Snapshot[] = [];
+    for (const e of events) {
+      const r = this.engine.push(this.enricher.enrich(e));
+      for (let i = 0; i < r.length; i++) rows.push(r[i]!);
+    }
+    await this.out.write(rows);
+  }
+  async close(): Promise<void> {
+    await this.out.write(this.engine.flush());
+  }
+}
+
+async function loadSpecs(path: string | undefined): Promise<FeatureSpec[]> {
+  if (path === undefined) return defaultFeatures();
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(
+      `cannot read --specs '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
+    );
+  }
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    throw new CliError(`${path}: not YAML (${(e as Error).message.split('\n')[0]})`, 2);
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { features?: unknown } | null)?.features;
+  if (!Array.isArray(list))
+    throw new CliError(`${path}: expected a list of features (or a 'features:' list)`, 2);
+  const r = parseFeatures(list);
+  if (!r.ok) throw new CliError(`${path}: ${r.error.join('\n')}`, 2);
+  return r.value;
+}
+
+const lit = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io): Promise<number> {
+  const out = flags.out;
+  if (out === undefined || out === '' || out === '-')
+    throw new CliError('--out FILE.jsonl or FILE.parquet is required', 2);
+  const ext = extname(out).toLowerCase();
+  if (ext !== '.jsonl' && ext !== '.parquet')
+    throw new CliError(`--out '${out}': use a .jsonl or .parquet file name`, 2);
+  const engineName = flags.engine ?? 'stream';
+  if (engineName === 'batch')
+    throw new CliError(
+      '--engine batch needs the event store, which is not built yet; use --engine stream',
+      2,
+    );
+  if (engineName !== 'stream') throw new CliError(`--engine must be stream or batch, got '${engineName}'`, 2);
+  const specs = await loadSpecs(flags.specs);
+  const engine = new StreamEngine(specs, flags.maxKeys === undefined ? {} : { maxKeys: flags.maxKeys });
+  const spool = ext === '.parquet' ? await mkdtemp(join(tmpdir(), 'apiwarden-features-')) : null;
+  const jsonl = spool === null ? out : join(spool, 'rows.jsonl');
+  const writer = new RowWriter(jsonl);
+  const sink = new FeatureSink(engine, writer);
+  const summary = await parseInputs(inputs, { ...flags, out: undefined, captureBodies: true }, io, sink);
+  await writer.close();
+  if (spool !== null) {
+    try {
+      const db = await DuckDBInstance.create(':memory:');
+      const c = await db.connect();
+      await c.run(
+        `COPY (SELECT feature, key, CAST(windowStart AS TIMESTAMP) AS windowStart, CAST(windowEnd AS TIMESTAMP) AS windowEnd, events, value FROM read_json(${lit(jsonl)}, columns = {feature: 'VARCHAR', key: 'VARCHAR[]', windowStart: 'VARCHAR', windowEnd: 'VARCHAR', events: 'BIGINT', value: 'DOUBLE'}, format = 'newline_delimited')) TO ${lit(resolve(out))} (FORMAT parquet)`,
+      );
+      c.closeSync();
+    } finally {
+      await rm(spool, { recursive: true, force: true });
+    }
+  }
+  const stats = engine.stats();
+  let late = 0;
+  let overflow = 0;
+  for (const f of Object.values(stats.features)) {
+    late += f.late;
+    overflow += f.overflow;
+  }
+  if (flags.json) {
+    io.stdout.write(
+      `${JSON.stringify({ parse: summary, features: specs.length, rows: writer.rows, late, overflow, output: out })}\n`,
+    );
+  } else if (!flags.quiet) {
+    io.stderr.write(humanSummary(summary));
+    io.stdout.write(
+      `${int(writer.rows)} snapshot rows of ${specs.length} features (stream engine) in ${out}; late events ${int(late)}, over the key cap ${int(overflow)}\n`,
+    );
+  }
+  return 0;
+}
