@@ -103,6 +103,7 @@ class DistinctAcc implements Acc {
   first = Number.POSITIVE_INFINITY;
   last = Number.NEGATIVE_INFINITY;
   private readonly set: ExactThenHll;
+  private lastValue: string | null = null;
   constructor(
     private readonly field: ValueField | null,
     exactLimit: number | undefined,
@@ -115,7 +116,9 @@ class DistinctAcc implements Acc {
       return;
     }
     const v = fieldValue(e, this.field);
-    if (v === null) return;
+    // A key often repeats its last value (its user agent, its endpoint): a set needs it once.
+    if (v === null || v === this.lastValue) return;
+    this.lastValue = v;
     hash64Into(v, 0, hashScratch);
     this.set.addHash(hashScratch.hi, hashScratch.lo);
   }

@@ -1,0 +1,109 @@
+/**
+ * Batch-engine speed. Run: `npm run bench:batch [-- --hours H --users U --repeat R]`.
+ *
+ * Simulated traffic (default: 24 h of 62,000 customers, all campaigns, as bench/features.ts) goes through the
+ * APISIX parser and the enricher, into the event store (hour partitions in a temporary directory; the write is
+ * timed too). Then the batch engine computes the default feature set over the store: best of `--repeat`,
+ * including reading the Parquet files. Prints one JSON object.
+ */
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Normalizer } from '../src/core/normalize.js';
+import { DEFAULT_EVENT_OPTIONS } from '../src/core/options.js';
+import { isMalformed } from '../src/core/result.js';
+import { runBatch } from '../src/features/batch.js';
+import { defaultFeatures } from '../src/features/defaults.js';
+import { Enricher, type FeatureEvent } from '../src/features/enrich.js';
+import { buildParser } from '../src/parsers/registry.js';
+import type { LineParser } from '../src/parsers/types.js';
+import { SensitiveScanner } from '../src/sensitive/scanner.js';
+import { ATTACK_TYPES } from '../src/simulate/attacks.js';
+import { render } from '../src/simulate/render.js';
+import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
+import { EventStore, eventsDir } from '../src/store/events.js';
+
+function arg(name: string, def: string): string {
+  const i = process.argv.indexOf(name);
+  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
+}
+const hours = Number(arg('--hours', '24'));
+const users = Number(arg('--users', '62000'));
+const repeat = Number(arg('--repeat', '3'));
+
+const t0 = performance.now();
+const sim = new Simulation({
+  seed: 1,
+  start: DEFAULT_START,
+  hours,
+  users,
+  attacks: ATTACK_TYPES,
+  attackScale: 1,
+});
+const built = buildParser('apisix', {
+  normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true }),
+});
+if (!built.ok) throw new Error(built.error);
+const parser = built.parser as LineParser;
+const enricher = new Enricher(new SensitiveScanner());
+const events: FeatureEvent[] = [];
+for (const b of sim.run())
+  for (const r of b) {
+    const e = parser.parseLine(render('apisix', r, r.index + 1), { source: 'bench', line: r.index + 1 });
+    if (!isMalformed(e)) {
+      delete e.responseBody;
+      delete e.requestBody;
+      events.push(enricher.enrich(e));
+    }
+  }
+const prepareSec = (performance.now() - t0) / 1000;
+process.stderr.write(`prepared ${events.length} events in ${prepareSec.toFixed(1)} s\n`);
+
+const dir = await mkdtemp(join(tmpdir(), 'apiwarden-bench-batch-'));
+try {
+  const w = performance.now();
+  const store = new EventStore(dir);
+  for (let i = 0; i < events.length; i += 50_000) await store.append(events.slice(i, i + 50_000));
+  await store.close();
+  const writeSec = (performance.now() - w) / 1000;
+  let bytes = 0;
+  let files = 0;
+  for (const f of await readdir(eventsDir(dir), { recursive: true }))
+    if (f.endsWith('.parquet')) {
+      files++;
+      bytes += (await stat(join(eventsDir(dir), f))).size;
+    }
+  process.stderr.write(`store: ${files} files, ${(bytes / 1e6).toFixed(1)} MB in ${writeSec.toFixed(1)} s\n`);
+
+  const specs = defaultFeatures();
+  let best = Number.POSITIVE_INFINITY;
+  let rows = 0;
+  for (let k = 0; k < repeat; k++) {
+    const s = performance.now();
+    rows = (await runBatch(specs, { dir })).length;
+    const sec = (performance.now() - s) / 1000;
+    best = Math.min(best, sec);
+    process.stderr.write(`pass ${k + 1}: ${sec.toFixed(3)} s\n`);
+  }
+  process.stdout.write(
+    `${JSON.stringify(
+      {
+        bench: 'batch',
+        hours,
+        users,
+        events: events.length,
+        features: specs.length,
+        rows,
+        storeWriteSec: Number(writeSec.toFixed(3)),
+        storeFiles: files,
+        storeBytes: bytes,
+        batchSec: Number(best.toFixed(3)),
+        eventsPerSec: Math.round(events.length / best),
+      },
+      null,
+      2,
+    )}\n`,
+  );
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
