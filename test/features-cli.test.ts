@@ -85,7 +85,7 @@ describe('apiwarden features', () => {
     c.closeSync();
   });
 
-  it('names a bad spec field and refuses what is not built', async () => {
+  it('names a bad spec field and asks for the store for the batch engine', async () => {
     const specs = join(dir, 'bad.yaml');
     await writeFile(
       specs,
@@ -110,6 +110,6 @@ describe('apiwarden features', () => {
       'batch',
     ]);
     expect(b.code).toBe(2);
-    expect(b.stderr).toContain('--engine batch needs the event store');
+    expect(b.stderr).toContain('--engine batch reads the event store: give --store DIR');
   });
 });

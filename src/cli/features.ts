@@ -7,16 +7,20 @@ import { extname, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { parse as parseYaml } from 'yaml';
 import type { ApiEvent } from '../core/event.js';
+import { runBatch } from '../features/batch.js';
 import { defaultFeatures } from '../features/defaults.js';
+import type { FeatureEvent } from '../features/enrich.js';
 import { Enricher } from '../features/enrich.js';
 import { type FeatureSpec, parseFeatures } from '../features/spec.js';
 import { KEY_SEP, type Snapshot, StreamEngine } from '../features/stream.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { int } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
+import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
+import { openStore, STORE_COLUMNS } from './store.js';
 
 export interface FeaturesFlags extends ParseFlags {
+  store?: string;
   specs?: string;
   engine?: string;
   maxKeys?: number;
@@ -105,19 +109,56 @@ export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io
   if (ext !== '.jsonl' && ext !== '.parquet')
     throw new CliError(`--out '${out}': use a .jsonl or .parquet file name`, 2);
   const engineName = flags.engine ?? 'stream';
-  if (engineName === 'batch')
+  if (engineName !== 'stream' && engineName !== 'batch')
+    throw new CliError(`--engine must be stream or batch, got '${engineName}'`, 2);
+  if (engineName === 'batch' && flags.store === undefined)
     throw new CliError(
-      '--engine batch needs the event store, which is not built yet; use --engine stream',
+      '--engine batch reads the event store: give --store DIR (fill it with apiwarden ingest)',
       2,
     );
-  if (engineName !== 'stream') throw new CliError(`--engine must be stream or batch, got '${engineName}'`, 2);
+  if (flags.store !== undefined && inputs.length > 0)
+    throw new CliError('give inputs or --store, not both', 2);
   const specs = await loadSpecs(flags.specs);
   const engine = new StreamEngine(specs, flags.maxKeys === undefined ? {} : { maxKeys: flags.maxKeys });
   const spool = ext === '.parquet' ? await mkdtemp(join(tmpdir(), 'apiwarden-features-')) : null;
   const jsonl = spool === null ? out : join(spool, 'rows.jsonl');
   const writer = new RowWriter(jsonl);
-  const sink = new FeatureSink(engine, writer);
-  const summary = await parseInputs(inputs, { ...flags, out: undefined, captureBodies: true }, io, sink);
+  let summary: ParseSummary | null = null;
+  let events = 0;
+  if (flags.store !== undefined) {
+    if (engineName === 'batch') {
+      const rows = await runBatch(specs, { dir: flags.store });
+      await writer.write(rows);
+    } else {
+      const s = await openStore(flags.store);
+      if (s === null)
+        throw new CliError(
+          `no events in '${flags.store}' (run apiwarden ingest --store ${flags.store} first)`,
+        );
+      try {
+        const cols = STORE_COLUMNS.map((c) => `"${c}"`).join(', ');
+        const result = await s.conn.stream(`SELECT ${cols} FROM events ORDER BY ts, seq`);
+        for (;;) {
+          const chunk = await result.fetchChunk();
+          if (chunk === null || chunk.rowCount === 0) break;
+          const rows: Snapshot[] = [];
+          for (const r of chunk.getRows()) {
+            events++;
+            const out2 = engine.push(rowToEvent(r));
+            for (let i = 0; i < out2.length; i++) rows.push(out2[i]!);
+          }
+          await writer.write(rows);
+        }
+        await writer.write(engine.flush());
+      } finally {
+        s.close();
+      }
+    }
+  } else {
+    const sink = new FeatureSink(engine, writer);
+    summary = await parseInputs(inputs, { ...flags, out: undefined, captureBodies: true }, io, sink);
+    events = summary.events;
+  }
   await writer.close();
   if (spool !== null) {
     try {
@@ -140,13 +181,39 @@ export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io
   }
   if (flags.json) {
     io.stdout.write(
-      `${JSON.stringify({ parse: summary, features: specs.length, rows: writer.rows, late, overflow, output: out })}\n`,
+      `${JSON.stringify({ parse: summary, engine: engineName, events, features: specs.length, rows: writer.rows, late, overflow, output: out })}\n`,
     );
   } else if (!flags.quiet) {
-    io.stderr.write(humanSummary(summary));
+    if (summary !== null) io.stderr.write(humanSummary(summary));
     io.stdout.write(
-      `${int(writer.rows)} snapshot rows of ${specs.length} features (stream engine) in ${out}; late events ${int(late)}, over the key cap ${int(overflow)}\n`,
+      `${int(writer.rows)} snapshot rows of ${specs.length} features (${engineName} engine) in ${out}${engineName === 'stream' ? `; late events ${int(late)}, over the key cap ${int(overflow)}` : ''}\n`,
     );
   }
   return 0;
+}
+
+/** A store row (columns in STORE_COLUMNS order) as a FeatureEvent. */
+function rowToEvent(r: readonly unknown[]): FeatureEvent {
+  const n = (v: unknown): number | null => (v === null ? null : Number(v));
+  const sens = r[17] as { items?: unknown[] } | null;
+  return {
+    ts: Number(r[0]),
+    seq: Number(r[1]),
+    ip: r[2] as string,
+    device: r[3] as string | null,
+    token: r[4] as string | null,
+    user: r[5] as string | null,
+    host: r[6] as string | null,
+    method: r[7] as string,
+    path: r[8] as string,
+    endpoint: r[9] as string,
+    scenario: r[10] as string,
+    status: Number(r[11]),
+    latencyMs: n(r[12]),
+    bytesOut: n(r[13]),
+    bytesIn: n(r[14]),
+    userAgent: r[15] as string | null,
+    numericId: n(r[16]),
+    sensitive: sens === null || sens.items === undefined ? [] : (sens.items as string[]),
+  };
 }

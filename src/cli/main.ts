@@ -11,6 +11,7 @@ import { type InventoryFlags, runInventory } from './inventory.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
+import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
 
 const version = (): string =>
   (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -175,8 +176,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
     )
     .requiredOption('-o, --out <file>', 'FILE.jsonl or FILE.parquet: one row per feature, key and window')
+    .option('--store <dir>', 'read events from the event store instead of inputs (see apiwarden ingest)')
     .option('--specs <file>', 'YAML list of feature specs (default: the built-in set)')
-    .option('--engine <name>', 'stream (default); batch needs the event store (not built yet)')
+    .option('--engine <name>', 'stream (default) or batch (SQL over --store; the same rows)')
     .option(
       '--max-keys <n>',
       'keys tracked at once per feature group (default 200000)',
@@ -195,6 +197,54 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
     .action(async (inputs: string[], flags: FeaturesFlags) => {
       setExit(await runFeatures(inputs, flags, io));
+    });
+
+  program
+    .command('ingest')
+    .description('Parse and enrich traffic and append it to the event store (hourly Parquet, docs/store.md)')
+    .argument(
+      '[inputs...]',
+      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
+    )
+    .requiredOption('--store <dir>', 'the store directory (events/date=…/hour=…/part-N.parquet)')
+    .option(
+      '--retention-hours <n>',
+      'delete hour partitions older than N hours before the newest event',
+      positiveInt('--retention-hours'),
+    )
+    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
+    .option(
+      '--log-format <string>',
+      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
+    )
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option('--trusted-proxies <cidrs>', 'comma-separated CIDRs whose X-Forwarded-For is believed')
+    .option('--quarantine <file>', 'where malformed records are kept (none to keep none)')
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print a JSON summary')
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
+    .action(async (inputs: string[], flags: IngestFlags) => {
+      setExit(await runIngest(inputs, flags, io));
+    });
+
+  program
+    .command('query')
+    .description('Forensics over the event store: your SQL (view `events`), or ready questions')
+    .requiredOption('--store <dir>', 'the store directory')
+    .option('--sql <query>', 'SQL over the view `events` (columns in docs/store.md)')
+    .option('--actor <kind:value>', 'timeline of one actor: ip:1.2.3.4, device:…, token:…, user:…')
+    .option('--endpoint <endpoint>', "hourly activity of one endpoint, e.g. 'GET /api/v1/products/{id}'")
+    .option('--top <kind>', 'top talkers: ip, device, token, user or endpoint')
+    .option('--from <time>', 'ready questions: from this ISO 8601 time')
+    .option('--to <time>', 'ready questions: before this ISO 8601 time')
+    .option('--limit <n>', 'at most N rows for ready questions (default 100)', positiveInt('--limit'))
+    .option('--output <kind>', 'table (default), csv or json (one object per line)')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  apiwarden query --store st/ --top ip --from 2026-03-02T10:00:00Z --to 2026-03-02T11:00:00Z\n  apiwarden query --store st/ --actor ip:203.0.113.7 --output csv\n  apiwarden query --store st/ --sql 'SELECT scenario, count(*) FROM events GROUP BY 1'\n",
+    )
+    .action(async (flags: QueryFlags) => {
+      setExit(await runQuery(flags, io));
     });
 
   program

@@ -60,8 +60,14 @@ export function numericIdOf(path: string): number | null {
 export class Enricher {
   private readonly templater = new Templater();
   private readonly scenarios = new Map<string, string>();
-  private seq = 0;
-  constructor(private readonly scanner: SensitiveScanner | null = null) {}
+  private seq: number;
+  /** `firstSeq`: where arrival numbers start (a store appended to again continues after its highest). */
+  constructor(
+    private readonly scanner: SensitiveScanner | null = null,
+    firstSeq = 0,
+  ) {
+    this.seq = firstSeq;
+  }
 
   enrich(e: ApiEvent): FeatureEvent {
     const key = this.templater.add(e.host ?? '', e.path, e.status !== 404);
