@@ -59,7 +59,7 @@ export function numericIdOf(path: string): number | null {
 
 export class Enricher {
   private readonly templater = new Templater();
-  private readonly scenarios = new Map<string, string>();
+  private readonly endpoints = new Map<string, { endpoint: string; scenario: string }>();
   private seq: number;
   /** `firstSeq`: where arrival numbers start (a store appended to again continues after its highest). */
   constructor(
@@ -71,18 +71,25 @@ export class Enricher {
 
   enrich(e: ApiEvent): FeatureEvent {
     const key = this.templater.add(e.host ?? '', e.path, e.status !== 404);
-    const endpoint = `${e.method} ${key}`;
-    let scenario = this.scenarios.get(endpoint);
-    if (scenario === undefined) {
-      scenario = inferScenario({
-        method: e.method,
-        template: key,
-        queryParams: [],
-        bodyParams: [],
-        responses: { contentTypes: {} },
-      });
-      if (this.scenarios.size < 100_000) this.scenarios.set(endpoint, scenario);
+    const name = `${e.method} ${key}`;
+    // One string instance per endpoint: engines look endpoints up in maps many times per event, and V8
+    // hashes a string once per instance.
+    let known = this.endpoints.get(name);
+    if (known === undefined) {
+      known = {
+        endpoint: name,
+        scenario: inferScenario({
+          method: e.method,
+          template: key,
+          queryParams: [],
+          bodyParams: [],
+          responses: { contentTypes: {} },
+        }),
+      };
+      if (this.endpoints.size < 100_000) this.endpoints.set(name, known);
     }
+    const endpoint = known.endpoint;
+    const scenario = known.scenario;
     let sensitive: string[] = [];
     if (this.scanner !== null && e.responseBody !== undefined)
       sensitive = this.scanner.scanEvent(e).response.map((f) => f.hash);
