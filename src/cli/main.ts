@@ -28,6 +28,30 @@ function formatsHelp(): string {
   return FORMATS.map((f) => `  ${f.name.padEnd(w)}  ${f.description}`).join('\n');
 }
 
+/**
+ * The inputs and input options of the commands that read traffic into something (features, ingest): the same
+ * flags as `apiwarden parse`, which documents them at more length.
+ */
+function readsTraffic(cmd: Command): Command {
+  return cmd
+    .argument(
+      '[inputs...]',
+      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
+    )
+    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
+    .option(
+      '--log-format <string>',
+      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
+    )
+    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
+    .option('--trusted-proxies <cidrs>', 'comma-separated CIDRs whose X-Forwarded-For is believed')
+    .option('--device-header <name>', 'request header carrying a device id (default x-device-id)')
+    .option('--quarantine <file>', 'where malformed records are kept (none to keep none)')
+    .option('-q, --quiet', 'no progress, no summary')
+    .option('--json', 'print a JSON summary')
+    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'));
+}
+
 export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   const program = new Command('apiwarden')
     .description(
@@ -166,14 +190,9 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       setExit(await runInventory(inputs, flags, io));
     });
 
-  program
-    .command('features')
+  readsTraffic(program.command('features'))
     .description(
       'Compute feature snapshots (keyed windows) of traffic; the default set or your specs (docs/features.md)',
-    )
-    .argument(
-      '[inputs...]',
-      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
     )
     .requiredOption('-o, --out <file>', 'FILE.jsonl or FILE.parquet: one row per feature, key and window')
     .option('--store <dir>', 'read events from the event store instead of inputs (see apiwarden ingest)')
@@ -184,45 +203,18 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       'keys tracked at once per feature group (default 200000)',
       positiveInt('--max-keys'),
     )
-    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
-    .option(
-      '--log-format <string>',
-      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
-    )
-    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
-    .option('--trusted-proxies <cidrs>', 'comma-separated CIDRs whose X-Forwarded-For is believed')
-    .option('--quarantine <file>', 'where malformed records are kept (none to keep none)')
-    .option('-q, --quiet', 'no progress, no summary')
-    .option('--json', 'print a JSON summary')
-    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
     .action(async (inputs: string[], flags: FeaturesFlags) => {
       setExit(await runFeatures(inputs, flags, io));
     });
 
-  program
-    .command('ingest')
+  readsTraffic(program.command('ingest'))
     .description('Parse and enrich traffic and append it to the event store (hourly Parquet, docs/store.md)')
-    .argument(
-      '[inputs...]',
-      'files, directories or glob patterns, read oldest first; - or nothing reads stdin',
-    )
     .requiredOption('--store <dir>', 'the store directory (events/date=…/hour=…/part-N.parquet)')
     .option(
       '--retention-hours <n>',
       'delete hour partitions older than N hours before the newest event',
       positiveInt('--retention-hours'),
     )
-    .option('-f, --format <name>', 'input format, or auto (see `apiwarden formats`)')
-    .option(
-      '--log-format <string>',
-      'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
-    )
-    .option('-c, --config <file>', 'YAML configuration file (see docs/configuration.md)')
-    .option('--trusted-proxies <cidrs>', 'comma-separated CIDRs whose X-Forwarded-For is believed')
-    .option('--quarantine <file>', 'where malformed records are kept (none to keep none)')
-    .option('-q, --quiet', 'no progress, no summary')
-    .option('--json', 'print a JSON summary')
-    .addOption(new Option('--no-progress', 'no progress bar even on a terminal'))
     .action(async (inputs: string[], flags: IngestFlags) => {
       setExit(await runIngest(inputs, flags, io));
     });
