@@ -9,24 +9,16 @@
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Normalizer } from '../src/core/normalize.js';
-import { DEFAULT_EVENT_OPTIONS } from '../src/core/options.js';
-import { isMalformed } from '../src/core/result.js';
 import { runBatch } from '../src/features/batch.js';
 import { defaultFeatures } from '../src/features/defaults.js';
 import { Enricher, type FeatureEvent } from '../src/features/enrich.js';
-import { buildParser } from '../src/parsers/registry.js';
-import type { LineParser } from '../src/parsers/types.js';
 import { SensitiveScanner } from '../src/sensitive/scanner.js';
 import { ATTACK_TYPES } from '../src/simulate/attacks.js';
-import { render } from '../src/simulate/render.js';
+import { simulatedEvents } from '../src/simulate/replay.js';
 import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
 import { EventStore, eventsDir } from '../src/store/events.js';
+import { arg } from './args.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
 const hours = Number(arg('--hours', '24'));
 const users = Number(arg('--users', '62000'));
 const repeat = Number(arg('--repeat', '3'));
@@ -40,22 +32,14 @@ const sim = new Simulation({
   attacks: ATTACK_TYPES,
   attackScale: 1,
 });
-const built = buildParser('apisix', {
-  normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true }),
-});
-if (!built.ok) throw new Error(built.error);
-const parser = built.parser as LineParser;
 const enricher = new Enricher(new SensitiveScanner());
 const events: FeatureEvent[] = [];
-for (const b of sim.run())
-  for (const r of b) {
-    const e = parser.parseLine(render('apisix', r, r.index + 1), { source: 'bench', line: r.index + 1 });
-    if (!isMalformed(e)) {
-      delete e.responseBody;
-      delete e.requestBody;
-      events.push(enricher.enrich(e));
-    }
-  }
+for (const e of simulatedEvents(sim, 'apisix', { captureBodies: true })) {
+  // Bodies are not kept: the engines read the enriched fields only.
+  delete e.responseBody;
+  delete e.requestBody;
+  events.push(enricher.enrich(e));
+}
 const prepareSec = (performance.now() - t0) / 1000;
 process.stderr.write(`prepared ${events.length} events in ${prepareSec.toFixed(1)} s\n`);
 

@@ -6,22 +6,14 @@
  * Prints one JSON object: events/s per format and the templating-only rate (Templater.add on paths).
  */
 import type { ApiEvent } from '../src/core/event.js';
-import { Normalizer } from '../src/core/normalize.js';
-import { DEFAULT_EVENT_OPTIONS } from '../src/core/options.js';
-import { isMalformed } from '../src/core/result.js';
 import { Inventory } from '../src/inventory/catalog.js';
 import { Templater } from '../src/inventory/templater.js';
-import { buildParser } from '../src/parsers/registry.js';
-import type { LineParser } from '../src/parsers/types.js';
 import { SensitiveScanner } from '../src/sensitive/scanner.js';
 import { ATTACK_TYPES } from '../src/simulate/attacks.js';
-import { render } from '../src/simulate/render.js';
+import { simulatedEvents } from '../src/simulate/replay.js';
 import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
+import { arg } from './args.js';
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
 const hours = Number(arg('--hours', '24'));
 const users = Number(arg('--users', '14000'));
 const repeat = Number(arg('--repeat', '3'));
@@ -35,18 +27,7 @@ function events(format: 'combined' | 'apisix'): ApiEvent[] {
     attacks: ATTACK_TYPES,
     attackScale: 1,
   });
-  const built = buildParser(format, {
-    normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true, captureHeaders: true }),
-  });
-  if (!built.ok) throw new Error(built.error);
-  const p = built.parser as LineParser;
-  const out: ApiEvent[] = [];
-  for (const b of sim.run())
-    for (const r of b) {
-      const e = p.parseLine(render(format, r, r.index + 1, true), { source: format, line: r.index + 1 });
-      if (!isMalformed(e)) out.push(e);
-    }
-  return out;
+  return [...simulatedEvents(sim, format, { captureBodies: true, captureHeaders: true })];
 }
 
 const result: Record<string, unknown> = { node: process.version, options: { hours, users, repeat } };

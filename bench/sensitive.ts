@@ -20,11 +20,7 @@ import { SensitiveScanner } from '../src/sensitive/scanner.js';
 import { ATTACK_TYPES } from '../src/simulate/attacks.js';
 import { Rng } from '../src/simulate/random.js';
 import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
+import { arg } from './args.js';
 
 const hours = Number(arg('--hours', '12'));
 const users = Number(arg('--users', '3000'));

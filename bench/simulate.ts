@@ -16,11 +16,7 @@ import { ATTACK_TYPES } from '../src/simulate/attacks.js';
 import type { SimRequest } from '../src/simulate/engine.js';
 import { isRenderFormat, RENDER_FORMATS, type RenderFormat, render } from '../src/simulate/render.js';
 import { DEFAULT_START, Simulation, writeSimulation } from '../src/simulate/simulate.js';
-
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
+import { arg } from './args.js';
 
 const hours = Number(arg('--hours', '24'));
 const users = Number(arg('--users', '14000'));

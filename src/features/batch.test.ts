@@ -5,37 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { EventStore } from '../store/events.js';
 import { compileFeature, runBatch } from './batch.js';
 import type { FeatureEvent } from './enrich.js';
-import { type FeatureInput, parseFeatures } from './spec.js';
+import type { FeatureInput } from './spec.js';
 import { KEY_SEP, type Snapshot, StreamEngine } from './stream.js';
+import { featureEvent, specs } from './testing.js';
 
-let seq = 0;
-const fe = (ts: number, extra: Partial<FeatureEvent> = {}): FeatureEvent => ({
-  ts,
-  seq: seq++,
-  ip: '203.0.113.1',
-  device: null,
-  token: null,
-  user: null,
-  host: 'h',
-  method: 'GET',
-  path: '/a',
-  endpoint: 'GET /a',
-  scenario: 'listing',
-  status: 200,
-  latencyMs: 10,
-  bytesOut: 100,
-  bytesIn: null,
-  userAgent: 'ua',
-  numericId: null,
-  sensitive: [],
-  ...extra,
-});
-
-function specs(...fs: FeatureInput[]) {
-  const r = parseFeatures(fs);
-  if (!r.ok) throw new Error(r.error.join('\n'));
-  return r.value;
-}
+const fe = featureEvent;
 
 const MIN = 60_000;
 const T0 = Date.parse('2025-03-01T10:00:00Z');

@@ -7,48 +7,14 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Normalizer } from '../core/normalize.js';
-import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
-import { isMalformed } from '../core/result.js';
-import { buildParser } from '../parsers/registry.js';
-import type { LineParser } from '../parsers/types.js';
-import { SensitiveScanner } from '../sensitive/scanner.js';
-import { ATTACK_TYPES } from '../simulate/attacks.js';
-import { render } from '../simulate/render.js';
-import { DEFAULT_START, Simulation } from '../simulate/simulate.js';
 import { EventStore } from '../store/events.js';
 import { runBatch } from './batch.js';
 import { defaultFeatures } from './defaults.js';
-import { Enricher, type FeatureEvent } from './enrich.js';
+import type { FeatureEvent } from './enrich.js';
 import { DEFAULT_EXACT_LIMIT, DEFAULT_P, hllStandardError } from './sketch/index.js';
 import { type FeatureSpec, parseFeatures } from './spec.js';
 import { type Snapshot, StreamEngine } from './stream.js';
-
-/** Simulated traffic through the real parser and the enricher (as stream.test.ts makes it). */
-function simulated(hours: number, users: number): FeatureEvent[] {
-  const sim = new Simulation({
-    seed: 7,
-    start: DEFAULT_START,
-    hours,
-    users,
-    attacks: ATTACK_TYPES,
-    attackScale: 1,
-    warmupHours: 0.5,
-  });
-  const built = buildParser('apisix', {
-    normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true }),
-  });
-  if (!built.ok) throw new Error(built.error);
-  const p = built.parser as LineParser;
-  const enricher = new Enricher(new SensitiveScanner());
-  const out: FeatureEvent[] = [];
-  for (const b of sim.run())
-    for (const r of b) {
-      const e = p.parseLine(render('apisix', r, r.index + 1), { source: 's', line: r.index + 1 });
-      if (!isMalformed(e)) out.push(enricher.enrich(e));
-    }
-  return out;
-}
+import { simulatedFeatureEvents } from './testing.js';
 
 const id = (s: Snapshot) => `${s.feature}\u0000${s.key}\u0000${s.windowStart}`;
 
@@ -101,7 +67,7 @@ describe('stream and batch parity on simulated traffic', () => {
   let late = 0;
 
   beforeAll(async () => {
-    events = simulated(3, 500);
+    events = simulatedFeatureEvents(7, 3, 500);
     dir = await mkdtemp(join(tmpdir(), 'apiwarden-parity-'));
     const store = new EventStore(dir);
     for (let i = 0; i < events.length; i += 10_000) await store.append(events.slice(i, i + 10_000));

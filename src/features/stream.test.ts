@@ -1,46 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { Normalizer } from '../core/normalize.js';
-import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
-import { isMalformed } from '../core/result.js';
-import { buildParser } from '../parsers/registry.js';
-import type { LineParser } from '../parsers/types.js';
-import { SensitiveScanner } from '../sensitive/scanner.js';
-import { ATTACK_TYPES } from '../simulate/attacks.js';
-import { render } from '../simulate/render.js';
-import { DEFAULT_START, Simulation } from '../simulate/simulate.js';
 import { defaultFeatures } from './defaults.js';
-import { Enricher, type FeatureEvent, numericIdOf } from './enrich.js';
+import { type FeatureEvent, numericIdOf } from './enrich.js';
 import { type FeatureInput, parseFeatures } from './spec.js';
 import { KEY_SEP, type Snapshot, StreamEngine } from './stream.js';
+import { featureEvent, simulatedFeatureEvents, specs } from './testing.js';
 
-let seq = 0;
-const fe = (ts: number, extra: Partial<FeatureEvent> = {}): FeatureEvent => ({
-  ts,
-  seq: seq++,
-  ip: '203.0.113.1',
-  device: null,
-  token: null,
-  user: null,
-  host: 'h',
-  method: 'GET',
-  path: '/a',
-  endpoint: 'GET /a',
-  scenario: 'listing',
-  status: 200,
-  latencyMs: 10,
-  bytesOut: 100,
-  bytesIn: null,
-  userAgent: 'ua',
-  numericId: null,
-  sensitive: [],
-  ...extra,
-});
-
-function specs(...fs: FeatureInput[]) {
-  const r = parseFeatures(fs);
-  if (!r.ok) throw new Error(r.error.join('\n'));
-  return r.value;
-}
+const fe = featureEvent;
 
 function run(engine: StreamEngine, events: FeatureEvent[]): Snapshot[] {
   const out: Snapshot[] = [];
@@ -246,34 +211,8 @@ describe('aggregations', () => {
   });
 });
 
-/** Simulated traffic through the real parser and the enricher. */
-function simulated(hours: number, users: number): FeatureEvent[] {
-  const sim = new Simulation({
-    seed: 5,
-    start: DEFAULT_START,
-    hours,
-    users,
-    attacks: ATTACK_TYPES,
-    attackScale: 1,
-    warmupHours: 0.5,
-  });
-  const built = buildParser('apisix', {
-    normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true }),
-  });
-  if (!built.ok) throw new Error(built.error);
-  const p = built.parser as LineParser;
-  const enricher = new Enricher(new SensitiveScanner());
-  const out: FeatureEvent[] = [];
-  for (const b of sim.run())
-    for (const r of b) {
-      const e = p.parseLine(render('apisix', r, r.index + 1), { source: 's', line: r.index + 1 });
-      if (!isMalformed(e)) out.push(enricher.enrich(e));
-    }
-  return out;
-}
-
 describe('on simulated traffic', () => {
-  const events = simulated(6, 800);
+  const events = simulatedFeatureEvents(5, 6, 800);
 
   it('replay and live give the same snapshots', () => {
     const replay = run(new StreamEngine(defaultFeatures()), events);

@@ -1,14 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { ApiEvent } from '../core/event.js';
-import { Normalizer } from '../core/normalize.js';
-import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
-import { isMalformed } from '../core/result.js';
-import { buildParser } from '../parsers/registry.js';
-import type { LineParser } from '../parsers/types.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import { ATTACK_TYPES } from '../simulate/attacks.js';
-import { type RenderFormat, render } from '../simulate/render.js';
+import type { RenderFormat } from '../simulate/render.js';
+import { simulatedEvents } from '../simulate/replay.js';
 import { DEFAULT_START, Simulation } from '../simulate/simulate.js';
 import { routeTable } from '../simulate/site.js';
 import { Inventory, type InventoryReport } from './catalog.js';
@@ -139,18 +135,8 @@ function inventoryOf(format: RenderFormat): InventoryReport {
     attacks: ATTACK_TYPES,
     attackScale: 1,
   });
-  const built = buildParser(format, {
-    normalizer: new Normalizer({ ...DEFAULT_EVENT_OPTIONS, captureBodies: true, captureHeaders: true }),
-  });
-  if (!built.ok) throw new Error(built.error);
-  const parser = built.parser as LineParser;
   const inv = new Inventory({ scanner: new SensitiveScanner() });
-  for (const b of sim.run())
-    for (const r of b) {
-      const e = parser.parseLine(render(format, r, r.index + 1, true), { source: format, line: r.index + 1 });
-      if (isMalformed(e)) throw new Error(e.detail);
-      inv.add(e);
-    }
+  for (const e of simulatedEvents(sim, format, { captureBodies: true, captureHeaders: true })) inv.add(e);
   return inv.report();
 }
 

@@ -4,33 +4,23 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FeatureEvent } from '../features/enrich.js';
+import { featureEvent } from '../features/testing.js';
 import { EventStore, eventsRelation, partitionOf } from './events.js';
 
 const HOUR = 3_600_000;
 const T0 = Date.parse('2025-03-01T22:00:00Z');
 
-let seq = 0;
-const fe = (ts: number, extra: Partial<FeatureEvent> = {}): FeatureEvent => ({
-  ts,
-  seq: seq++,
-  ip: '203.0.113.1',
-  device: null,
-  token: 't1',
-  user: null,
-  host: 'h',
-  method: 'GET',
-  path: '/a/12',
-  endpoint: 'GET /a/{id}',
-  scenario: 'detail',
-  status: 200,
-  latencyMs: 1.5,
-  bytesOut: 100,
-  bytesIn: null,
-  userAgent: 'ua',
-  numericId: 12,
-  sensitive: [],
-  ...extra,
-});
+/** A stored-looking event: a detail request with a token (featureEvent's defaults otherwise). */
+const fe = (ts: number, extra: Partial<FeatureEvent> = {}): FeatureEvent =>
+  featureEvent(ts, {
+    token: 't1',
+    path: '/a/12',
+    endpoint: 'GET /a/{id}',
+    scenario: 'detail',
+    latencyMs: 1.5,
+    numericId: 12,
+    ...extra,
+  });
 
 const temps: string[] = [];
 async function temp(): Promise<string> {
