@@ -26,3 +26,7 @@ export function duration(ms: number): string {
 }
 
 export const iso = (ms: number): string => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+/** Terminal-safe: traffic strings (paths, agents) never carry control characters to the terminal. */
+export const terminalSafe = (s: string): string =>
+  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);

@@ -9,7 +9,7 @@ import { Inventory, type InventoryReport } from '../inventory/catalog.js';
 import { diffSpec, readSpec, type Spec, type SpecDiff, SpecError, toOpenApi } from '../inventory/openapi.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
-import { int } from './human.js';
+import { int, terminalSafe } from './human.js';
 import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
 
 export interface InventoryFlags extends ParseFlags {
@@ -112,10 +112,6 @@ const diffCounts = (d: SpecDiff) => ({
   undocumentedParams: d.undocumentedParams.length,
 });
 
-/** Terminal-safe: attacker-controlled paths never carry control characters to the terminal. */
-const safe = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-
 export function inventoryTable(r: InventoryReport): string {
   const rows = r.endpoints.map((e) => {
     const total = e.requests;
@@ -126,7 +122,7 @@ export function inventoryTable(r: InventoryReport): string {
     const types = [...new Set([...e.sensitive.response, ...e.sensitive.request].map((f) => f.type))];
     return [
       e.method,
-      safe(e.template),
+      terminalSafe(e.template),
       e.scenario,
       int(total),
       `${Math.round((ok * 100) / total)}%`,
@@ -154,22 +150,22 @@ export function inventoryTable(r: InventoryReport): string {
 function diffText(d: SpecDiff): string {
   const out = [
     '',
-    `against ${safe(d.spec.title)} ${safe(d.spec.version)} (${d.spec.operations} operations):`,
+    `against ${terminalSafe(d.spec.title)} ${terminalSafe(d.spec.version)} (${d.spec.operations} operations):`,
   ];
   out.push(`  shadow (called, not in the spec): ${d.shadow.length}`);
   for (const s of d.shadow.slice(0, 20))
-    out.push(`    ${s.method} ${safe(s.template)}  ${int(s.requests)} requests`);
+    out.push(`    ${s.method} ${terminalSafe(s.template)}  ${int(s.requests)} requests`);
   out.push(`  zombie, deprecated but called: ${d.zombie.deprecatedCalled.length}`);
   for (const s of d.zombie.deprecatedCalled)
-    out.push(`    ${s.method} ${safe(s.template)}  ${int(s.requests)} requests, last ${s.lastSeen}`);
+    out.push(`    ${s.method} ${terminalSafe(s.template)}  ${int(s.requests)} requests, last ${s.lastSeen}`);
   out.push(`  zombie, older version called: ${d.zombie.supersededCalled.length}`);
   for (const s of d.zombie.supersededCalled)
-    out.push(`    ${s.method} ${safe(s.template)}  (${safe(s.newer)} exists)`);
+    out.push(`    ${s.method} ${terminalSafe(s.template)}  (${terminalSafe(s.newer)} exists)`);
   out.push(`  in the spec, never called: ${d.zombie.notCalled.length}`);
   for (const s of d.zombie.notCalled.slice(0, 20))
-    out.push(`    ${s.method} ${safe(s.template)}${s.deprecated ? ' (deprecated)' : ''}`);
+    out.push(`    ${s.method} ${terminalSafe(s.template)}${s.deprecated ? ' (deprecated)' : ''}`);
   out.push(`  undocumented query parameters: ${d.undocumentedParams.length} operations`);
   for (const s of d.undocumentedParams.slice(0, 20))
-    out.push(`    ${s.method} ${safe(s.template)}: ${s.params.map(safe).join(', ')}`);
+    out.push(`    ${s.method} ${terminalSafe(s.template)}: ${s.params.map(terminalSafe).join(', ')}`);
   return `${out.join('\n')}\n`;
 }

@@ -9,7 +9,7 @@ import { Enricher, type FeatureEvent } from '../features/enrich.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { EventStore, eventsDir, eventsRelation, FEATURE_EVENT_COLUMNS, sqlIdent } from '../store/events.js';
-import { int } from './human.js';
+import { int, terminalSafe } from './human.js';
 import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
 
 export interface IngestFlags extends ParseFlags {
@@ -168,9 +168,6 @@ const cell = (v: unknown): string => {
   if (typeof v === 'object') return String(v);
   return String(v);
 };
-/** Terminal-safe: traffic strings never carry control characters to the terminal. */
-const safe = (s: string): string =>
-  s.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 const csv = (s: string): string => (/[",\n\r]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s);
 
 export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
@@ -198,7 +195,7 @@ export async function runQuery(flags: QueryFlags, io: Io): Promise<number> {
       io.stdout.write(`${names.map(csv).join(',')}\n`);
       for (const r of rows) io.stdout.write(`${r.map(csv).join(',')}\n`);
     } else {
-      const shown = rows.map((r) => r.map((c) => safe(c.length > 80 ? `${c.slice(0, 79)}…` : c)));
+      const shown = rows.map((r) => r.map((c) => terminalSafe(c.length > 80 ? `${c.slice(0, 79)}…` : c)));
       const widths = names.map((n, i) => Math.max(n.length, ...shown.map((r) => r[i]!.length)));
       io.stdout.write(
         `${names
