@@ -74,34 +74,22 @@ export function passes(e: FeatureEvent, f: Filter | undefined): boolean {
 
 // -----------------------------------------------------------------------------------------------------------
 // Accumulators
+//
+// The state of a key in a window lives in a slot of the group's slab: one Float64Array holds every scalar
+// accumulator (counts, hits, sums, Welford moments, previous ids) at fixed offsets, so a new key-window costs
+// no object allocation at all. Only sets, value counts and quantile sketches are objects, made when the first
+// event reaches them. Measured: this halved the garbage per event and raised throughput (docs/features.md).
 
-interface Acc {
-  n: number;
-  first: number;
-  last: number;
-  add(e: FeatureEvent, engine: GroupState): void;
-  value(start: number, end: number): number | null;
-}
-
-class CountAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  constructor(private readonly rate: boolean) {}
-  add(): void {}
-  value(start: number, end: number): number | null {
-    if (!this.rate) return this.n;
-    return this.n / Math.max(1, (end - start) / 60_000);
-  }
+/** Object-backed accumulators (sets, value counts, sketches). */
+interface ObjAcc {
+  add(e: FeatureEvent): void;
+  value(): number | null;
 }
 
 /** Scratch for string hashes: ExactThenHll.add(v) is addHash(hash64(v, 0)). */
 const hashScratch = { hi: 0, lo: 0 };
 
-class DistinctAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
+class DistinctAcc implements ObjAcc {
   private readonly set: ExactThenHll;
   private lastValue: string | null = null;
   constructor(
@@ -127,26 +115,9 @@ class DistinctAcc implements Acc {
   }
 }
 
-class RatioAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  hits = 0;
-  constructor(private readonly where: Filter) {}
-  add(e: FeatureEvent): void {
-    if (passes(e, this.where)) this.hits++;
-  }
-  value(): number {
-    return this.hits / this.n;
-  }
-}
-
 /** Exact value counts (at most MAX_ENTROPY_VALUES distinct; further values share one bucket). */
 const MAX_ENTROPY_VALUES = 10_000;
-class EntropyAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
+class EntropyAcc implements ObjAcc {
   private readonly counts = new Map<string, number>();
   private counted = 0;
   constructor(private readonly field: ValueField) {}
@@ -154,9 +125,12 @@ class EntropyAcc implements Acc {
     let v = fieldValue(e, this.field);
     if (v === null) return;
     this.counted++;
-    const c = this.counts.get(v);
-    if (c === undefined && this.counts.size >= MAX_ENTROPY_VALUES) v = '\u0000other';
-    this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
+    let c = this.counts.get(v);
+    if (c === undefined && this.counts.size >= MAX_ENTROPY_VALUES) {
+      v = '\u0000other';
+      c = this.counts.get(v);
+    }
+    this.counts.set(v, (c ?? 0) + 1);
   }
   value(): number | null {
     if (this.counted === 0) return null;
@@ -169,10 +143,7 @@ class EntropyAcc implements Acc {
   }
 }
 
-class QuantileAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
+class QuantileAcc implements ObjAcc {
   private readonly sketch = new QuantileSketch();
   constructor(
     private readonly field: NumericField,
@@ -188,122 +159,56 @@ class QuantileAcc implements Acc {
   }
 }
 
-class SumAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  private sum = 0;
-  private seen = 0;
-  constructor(private readonly field: NumericField) {}
-  add(e: FeatureEvent): void {
-    const x = numberOf(e, this.field);
-    if (x !== null && x >= 0) {
-      this.sum += x;
-      this.seen++;
-    }
-  }
-  value(): number | null {
-    return this.seen === 0 ? null : this.sum;
-  }
-}
+// Operation codes, and the scalar width of each in a slot (offset 0 is always the feature's event count `n`).
+const COUNT = 0;
+const RATE = 1;
+const RATIO = 2; // [n, hits]
+const SUM = 3; // [n, sum, seen]
+const IA_MEAN = 4; // [n, prev, gaps, mean, m2]
+const IA_CV = 5; // same layout
+const SEQUENTIAL = 6; // [n, prev (NaN: none), pairs, hits]
+const NEW_ENDPOINT = 7; // [n, fresh, window start at the first event]
+const OBJECT = 8; // [n] + an ObjAcc in the object slab
 
-/** Gaps between consecutive events in arrival order (time order for ordered input): Welford's mean/variance. */
-class InterarrivalAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  private prev = Number.NaN;
-  private gaps = 0;
-  private mean = 0;
-  private m2 = 0;
-  constructor(private readonly cv: boolean) {}
-  add(e: FeatureEvent): void {
-    if (!Number.isNaN(this.prev)) {
-      const g = e.ts - this.prev;
-      this.gaps++;
-      const d = g - this.mean;
-      this.mean += d / this.gaps;
-      this.m2 += d * (g - this.mean);
-    }
-    this.prev = e.ts;
-  }
-  value(): number | null {
-    if (!this.cv) return this.gaps === 0 ? null : this.mean;
-    if (this.gaps < 2 || this.mean === 0) return null;
-    return Math.sqrt(this.m2 / this.gaps) / this.mean;
-  }
-}
-
-class SequentialAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  private prev: number | null = null;
-  private pairs = 0;
-  private hits = 0;
-  add(e: FeatureEvent): void {
-    const id = e.numericId;
-    if (id === null) return;
-    if (this.prev !== null) {
-      this.pairs++;
-      const d = Math.abs(id - this.prev);
-      if (d >= 1 && d <= 2) this.hits++;
-    }
-    this.prev = id;
-  }
-  value(): number | null {
-    return this.pairs < 2 ? null : this.hits / this.pairs;
-  }
-}
-
-class NewEndpointAcc implements Acc {
-  n = 0;
-  first = Number.POSITIVE_INFINITY;
-  last = Number.NEGATIVE_INFINITY;
-  private fresh = 0;
-  constructor(private readonly windowStart: number) {}
-  add(e: FeatureEvent, s: GroupState): void {
-    if (s.engine.firstSeen(e.endpoint) >= this.windowStart) this.fresh++;
-  }
-  value(): number {
-    return this.fresh / this.n;
-  }
-}
-
-function makeAcc(a: AggSpec, windowStart: number): Acc {
+function opOf(a: AggSpec): [op: number, width: number] {
   switch (a.fn) {
     case 'count':
-      return new CountAcc(false);
+      return [COUNT, 1];
     case 'rate_per_min':
-      return new CountAcc(true);
+      return [RATE, 1];
+    case 'ratio':
+      return [RATIO, 2];
+    case 'sum':
+      return [SUM, 3];
+    case 'interarrival_mean':
+      return [IA_MEAN, 5];
+    case 'interarrival_cv':
+      return [IA_CV, 5];
+    case 'sequential_id_score':
+      return [SEQUENTIAL, 4];
+    case 'new_endpoint_share':
+      return [NEW_ENDPOINT, 3];
+    case 'distinct':
+    case 'sensitive_distinct':
+    case 'entropy':
+    case 'quantile':
+      return [OBJECT, 1];
+  }
+}
+
+function makeObjAcc(a: AggSpec): ObjAcc {
+  switch (a.fn) {
     case 'distinct':
       return new DistinctAcc(a.field, a.exactLimit);
     case 'sensitive_distinct':
       return new DistinctAcc(null, undefined);
-    case 'ratio':
-      return new RatioAcc(a.where);
     case 'entropy':
       return new EntropyAcc(a.field);
     case 'quantile':
       return new QuantileAcc(a.field, a.q);
-    case 'sum':
-      return new SumAcc(a.field);
-    case 'interarrival_mean':
-      return new InterarrivalAcc(false);
-    case 'interarrival_cv':
-      return new InterarrivalAcc(true);
-    case 'sequential_id_score':
-      return new SequentialAcc();
-    case 'new_endpoint_share':
-      return new NewEndpointAcc(windowStart);
+    default:
+      throw new Error(`not an object accumulator: ${a.fn}`);
   }
-}
-
-function addTo(acc: Acc, e: FeatureEvent, s: GroupState): void {
-  acc.n++;
-  if (e.ts < acc.first) acc.first = e.ts;
-  if (e.ts > acc.last) acc.last = e.ts;
-  acc.add(e, s);
 }
 
 // -----------------------------------------------------------------------------------------------------------
@@ -314,22 +219,19 @@ export interface StreamOptions {
   maxKeys?: number;
 }
 
-/** One key's accumulators in one window: one slot per feature of the group, null until an event passes. */
-type Row = (Acc | null)[];
-
 interface Session {
   start: number;
   last: number;
-  row: Row;
+  slot: number;
 }
 
 /**
- * Features that share a key and a window are computed together: one map lookup per event finds the key's row
- * of accumulators, and each feature's filter decides whether its slot takes the event.
+ * Features that share a key and a window are computed together: one map lookup per event finds the key's slot,
+ * and each feature's filter decides whether its part of the slot takes the event.
  */
 class GroupState {
-  /** Fixed windows (tumbling, hopping): window start → key → row. */
-  private readonly windows = new Map<number, Map<string, Row>>();
+  /** Fixed windows (tumbling, hopping): window start → key → slot. */
+  private readonly windows = new Map<number, Map<string, number>>();
   private readonly sessions = new Map<string, Session>();
   private keys = 0;
   watermark = Number.NEGATIVE_INFINITY;
@@ -347,7 +249,21 @@ class GroupState {
   private lastSweep = Number.NEGATIVE_INFINITY;
   /** The newest window touched, cached: most events fall in it. */
   private curStart = Number.NaN;
-  private curKeys: Map<string, Row> | undefined = undefined;
+  private curKeys: Map<string, number> | undefined = undefined;
+
+  // The slab: slot s holds scalars at vals[s * stride + off[i]] and objects at objs[s * objStride + obj[i]].
+  private readonly op: Int32Array;
+  private readonly off: Int32Array;
+  private readonly obj: Int32Array;
+  private readonly stride: number;
+  private readonly objStride: number;
+  private vals: Float64Array;
+  private objs: (ObjAcc | null)[] = [];
+  private capacity = 0;
+  private nextSlot = 0;
+  private readonly free: number[] = [];
+  private readonly ok: Uint8Array;
+  private readonly filters: (Filter | undefined)[];
 
   constructor(
     readonly specs: readonly FeatureSpec[],
@@ -361,45 +277,165 @@ class GroupState {
     this.gap = w.type === 'session' ? w.gapMs : 0;
     this.keyParts = specs[0]!.key;
     this.n = specs.length;
-  }
-
-  /** Which features of the group take the event (null: none). */
-  private passing(e: FeatureEvent): boolean[] | null {
-    let any = false;
-    const ok = this.scratch;
+    this.op = new Int32Array(this.n);
+    this.off = new Int32Array(this.n);
+    this.obj = new Int32Array(this.n).fill(-1);
+    this.ok = new Uint8Array(this.n);
+    this.filters = specs.map((s) => s.filter);
+    let stride = 0;
+    let objStride = 0;
     for (let i = 0; i < this.n; i++) {
-      ok[i] = passes(e, this.specs[i]!.filter);
-      if (ok[i]) any = true;
+      const [op, width] = opOf(specs[i]!.agg);
+      this.op[i] = op;
+      this.off[i] = stride;
+      stride += width;
+      if (op === OBJECT) this.obj[i] = objStride++;
     }
-    return any ? ok : null;
+    this.stride = stride;
+    this.objStride = objStride;
+    this.vals = new Float64Array(0);
   }
-  private readonly scratch: boolean[] = [];
 
-  private fill(row: Row, ok: boolean[], e: FeatureEvent, start: number): void {
-    for (let i = 0; i < this.n; i++) {
-      if (!ok[i]) continue;
-      let acc = row[i];
-      if (acc === null || acc === undefined) {
-        acc = makeAcc(this.specs[i]!.agg, start);
-        row[i] = acc;
+  private allocSlot(): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.nextSlot++;
+      if (s >= this.capacity) {
+        const cap = Math.max(64, this.capacity * 2);
+        const v = new Float64Array(cap * this.stride);
+        v.set(this.vals);
+        this.vals = v;
+        for (let i = this.objs.length; i < cap * this.objStride; i++) this.objs.push(null);
+        this.capacity = cap;
       }
-      addTo(acc, e, this);
+    }
+    const base = s * this.stride;
+    this.vals.fill(0, base, base + this.stride);
+    for (let i = 0; i < this.n; i++) {
+      const op = this.op[i]!;
+      // "No previous event / id" is NaN, so that 0 can be a real previous value.
+      if (op === IA_MEAN || op === IA_CV || op === SEQUENTIAL)
+        this.vals[base + this.off[i]! + 1] = Number.NaN;
+    }
+    return s;
+  }
+
+  private releaseSlot(s: number): void {
+    const ob = s * this.objStride;
+    for (let i = 0; i < this.objStride; i++) this.objs[ob + i] = null;
+    this.free.push(s);
+  }
+
+  /** Which features of the group take the event (in `ok`); false when none does. */
+  private passing(e: FeatureEvent): boolean {
+    let any = false;
+    const ok = this.ok;
+    for (let i = 0; i < this.n; i++) {
+      const p = passes(e, this.filters[i]);
+      ok[i] = p ? 1 : 0;
+      if (p) any = true;
+    }
+    return any;
+  }
+
+  private fill(slot: number, e: FeatureEvent, start: number): void {
+    const v = this.vals;
+    const base = slot * this.stride;
+    for (let i = 0; i < this.n; i++) {
+      if (this.ok[i] === 0) continue;
+      const b = base + this.off[i]!;
+      v[b]++;
+      switch (this.op[i]) {
+        case RATIO:
+          if (passes(e, (this.specs[i]!.agg as { where: Filter }).where)) v[b + 1]++;
+          break;
+        case SUM: {
+          const x = numberOf(e, (this.specs[i]!.agg as { field: NumericField }).field);
+          if (x !== null && x >= 0) {
+            v[b + 1] += x;
+            v[b + 2]++;
+          }
+          break;
+        }
+        case IA_MEAN:
+        case IA_CV: {
+          // Gaps between consecutive events in arrival order (time order for ordered input): Welford.
+          const prev = v[b + 1]!;
+          if (!Number.isNaN(prev)) {
+            const g = e.ts - prev;
+            const gaps = ++v[b + 2]!;
+            const mean = v[b + 3]!;
+            const d = g - mean;
+            const m = mean + d / gaps;
+            v[b + 3] = m;
+            v[b + 4]! += d * (g - m);
+          }
+          v[b + 1] = e.ts;
+          break;
+        }
+        case SEQUENTIAL: {
+          const id = e.numericId;
+          if (id === null) break;
+          const prev = v[b + 1]!;
+          if (!Number.isNaN(prev)) {
+            v[b + 2]++;
+            const d = Math.abs(id - prev);
+            if (d >= 1 && d <= 2) v[b + 3]++;
+          }
+          v[b + 1] = id;
+          break;
+        }
+        case NEW_ENDPOINT:
+          if (v[b] === 1) v[b + 2] = start;
+          if (this.engine.firstSeen(e.endpoint) >= v[b + 2]!) v[b + 1]++;
+          break;
+        case OBJECT: {
+          const k = slot * this.objStride + this.obj[i]!;
+          let acc = this.objs[k];
+          if (acc === null || acc === undefined) {
+            acc = makeObjAcc(this.specs[i]!.agg);
+            this.objs[k] = acc;
+          }
+          acc.add(e);
+          break;
+        }
+      }
     }
   }
 
-  private newRow(): Row {
-    const r: Row = new Array(this.n);
-    for (let i = 0; i < this.n; i++) r[i] = null;
-    return r;
+  private value(i: number, b: number, start: number, end: number, slot: number): number | null {
+    const v = this.vals;
+    switch (this.op[i]) {
+      case COUNT:
+        return v[b]!;
+      case RATE:
+        return v[b]! / Math.max(1, (end - start) / 60_000);
+      case RATIO:
+      case NEW_ENDPOINT:
+        return v[b + 1]! / v[b]!;
+      case SUM:
+        return v[b + 2] === 0 ? null : v[b + 1]!;
+      case IA_MEAN:
+        return v[b + 2] === 0 ? null : v[b + 3]!;
+      case IA_CV: {
+        const gaps = v[b + 2]!;
+        const mean = v[b + 3]!;
+        if (gaps < 2 || mean === 0) return null;
+        return Math.sqrt(v[b + 4]! / gaps) / mean;
+      }
+      case SEQUENTIAL:
+        return v[b + 2]! < 2 ? null : v[b + 3]! / v[b + 2]!;
+      default:
+        return this.objs[slot * this.objStride + this.obj[i]!]!.value();
+    }
   }
 
   add(e: FeatureEvent, out: Snapshot[]): void {
-    const ok = this.passing(e);
-    if (ok === null) return;
+    if (!this.passing(e)) return;
     const key = keyOf(e, this.keyParts);
     if (key === null) return;
     if (this.gap > 0) {
-      this.addSession(e, key, ok, out);
+      this.addSession(e, key, out);
       return;
     }
     const last = Math.floor(e.ts / this.advance) * this.advance;
@@ -418,24 +454,25 @@ class GroupState {
         this.curStart = start;
         this.curKeys = keys;
       }
-      let row = keys.get(key);
-      if (row === undefined) {
+      let slot = keys.get(key);
+      if (slot === undefined) {
         if (this.keys >= this.maxKeys) {
           this.overflow++;
           continue;
         }
-        row = this.newRow();
-        keys.set(key, row);
+        slot = this.allocSlot();
+        keys.set(key, slot);
         this.keys++;
       }
-      this.fill(row, ok, e, start);
+      this.fill(slot, e, start);
     }
   }
 
-  private addSession(e: FeatureEvent, key: string, ok: boolean[], out: Snapshot[]): void {
+  private addSession(e: FeatureEvent, key: string, out: Snapshot[]): void {
     let s = this.sessions.get(key);
     if (s !== undefined && e.ts > s.last + this.gap) {
-      this.emit(key, s.start, s.last + 1, s.row, out);
+      this.emit(key, s.start, s.last + 1, s.slot, out);
+      this.releaseSlot(s.slot);
       this.sessions.delete(key);
       this.keys--;
       s = undefined;
@@ -449,26 +486,28 @@ class GroupState {
         this.overflow++;
         return;
       }
-      s = { start: e.ts, last: e.ts, row: this.newRow() };
+      s = { start: e.ts, last: e.ts, slot: this.allocSlot() };
       this.sessions.set(key, s);
       this.keys++;
     }
     if (e.ts < s.start) s.start = e.ts;
     if (e.ts > s.last) s.last = e.ts;
-    this.fill(s.row, ok, e, s.start);
+    this.fill(s.slot, e, s.start);
   }
 
-  private emit(key: string, start: number, end: number, row: Row, out: Snapshot[]): void {
+  private emit(key: string, start: number, end: number, slot: number, out: Snapshot[]): void {
+    const base = slot * this.stride;
     for (let i = 0; i < this.n; i++) {
-      const acc = row[i];
-      if (acc === null || acc === undefined) continue;
+      const b = base + this.off[i]!;
+      const n = this.vals[b]!;
+      if (n === 0) continue;
       out.push({
         feature: this.specs[i]!.name,
         key,
         windowStart: start,
         windowEnd: end,
-        events: acc.n,
-        value: acc.value(start, end),
+        events: n,
+        value: this.value(i, b, start, end, slot),
       });
     }
   }
@@ -491,7 +530,8 @@ class GroupState {
       for (const [k, s] of this.sessions) if (all || s.last + this.gap <= this.watermark) done.push([k, s]);
       done.sort((a, b) => a[1].start - b[1].start || (a[0] < b[0] ? -1 : 1));
       for (const [k, s] of done) {
-        this.emit(k, s.start, s.last + 1, s.row, out);
+        this.emit(k, s.start, s.last + 1, s.slot, out);
+        this.releaseSlot(s.slot);
         this.sessions.delete(k);
         this.keys--;
       }
@@ -503,7 +543,10 @@ class GroupState {
     for (const st of starts) {
       const keys = this.windows.get(st)!;
       // Keys come out in the order they first appeared in the window: deterministic for a given input.
-      for (const [k, row] of keys) this.emit(k, st, st + this.size, row, out);
+      for (const [k, slot] of keys) {
+        this.emit(k, st, st + this.size, slot, out);
+        this.releaseSlot(slot);
+      }
       this.keys -= keys.size;
       this.windows.delete(st);
       if (st === this.curStart) {
@@ -518,11 +561,11 @@ class GroupState {
   /** Current values of open windows, without closing them. */
   peek(out: Snapshot[]): void {
     if (this.gap > 0) {
-      for (const [k, s] of this.sessions) this.emit(k, s.start, s.last + 1, s.row, out);
+      for (const [k, s] of this.sessions) this.emit(k, s.start, s.last + 1, s.slot, out);
       return;
     }
     for (const [st, keys] of this.windows)
-      for (const [k, row] of keys) this.emit(k, st, st + this.size, row, out);
+      for (const [k, slot] of keys) this.emit(k, st, st + this.size, slot, out);
   }
 
   get trackedKeys(): number {
