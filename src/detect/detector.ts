@@ -1,0 +1,26 @@
+/**
+ * One interface for every detector: it sees enriched events and/or closed feature windows, and reports
+ * findings (src/detect/alerts.ts). A detector is named after the behaviour it finds.
+ */
+import type { ActorKind } from '../core/event.js';
+import type { FeatureEvent } from '../features/enrich.js';
+import type { Snapshot } from '../features/stream.js';
+import type { Profile } from '../profiling/profile.js';
+import type { Finding } from './alerts.js';
+
+export interface DetectorContext {
+  readonly profile: Profile;
+  /** The scenario of an endpoint seen in traffic ('' when unknown). */
+  scenarioOf(endpoint: string): string;
+  /** First and last event time of an actor (undefined: never seen). */
+  span(kind: ActorKind, value: string): { first: number; last: number } | undefined;
+  emit(f: Finding): void;
+}
+
+export interface Detector {
+  readonly name: string;
+  onEvent?(e: FeatureEvent): void;
+  onSnapshot?(s: Snapshot): void;
+  /** End of input: report what is still pending. */
+  finish?(): void;
+}

@@ -1,0 +1,73 @@
+/**
+ * Learned thresholds: every closed window of a detection feature is judged against the profile's threshold
+ * for its endpoint (rate and id features) or its actor kind (the rest). A value over the edge of normal is a
+ * finding of the signal's type. Actors the profile knows as habitual for the feature (they cross it period
+ * after period: a schedule, a partner's sweep) are judged against themselves and skipped.
+ */
+import { KEY_SEP, type Snapshot } from '../../features/stream.js';
+import { thresholdFor } from '../../profiling/profile.js';
+import type { Detector, DetectorContext } from '../detector.js';
+import { type Signal, typeForScenario } from '../features.js';
+import type { ActorRef } from '../types.js';
+
+const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+
+export class ThresholdDetector implements Detector {
+  readonly name = 'learned_threshold';
+  private readonly signals = new Map<string, Signal>();
+  private readonly habitual = new Map<string, Set<string>>();
+
+  constructor(
+    private readonly ctx: DetectorContext,
+    signals: readonly Signal[],
+  ) {
+    for (const s of signals) if (!s.supporting) this.signals.set(s.feature, s);
+    for (const [f, list] of Object.entries(ctx.profile.habitual)) this.habitual.set(f, new Set(list));
+  }
+
+  onSnapshot(s: Snapshot): void {
+    const sig = this.signals.get(s.feature);
+    if (sig === undefined || s.value === null || s.events < sig.minEvents) return;
+    let actor = s.key;
+    let endpoint: string | null = null;
+    if (sig.perEndpoint) {
+      const i = s.key.lastIndexOf(KEY_SEP);
+      actor = s.key.slice(0, i);
+      endpoint = s.key.slice(i + 1);
+    }
+    const scenario = endpoint === null ? '' : this.ctx.scenarioOf(endpoint);
+    const t = thresholdFor(this.ctx.profile, s.feature, endpoint, scenario);
+    if (t === null || s.value <= t.threshold) return;
+    if (this.habitual.get(s.feature)?.has(actor)) return;
+    const type = sig.type === 'by_scenario' ? typeForScenario(s.feature, scenario) : sig.type;
+    const ref: ActorRef = { kind: sig.actor, value: actor };
+    const span = this.ctx.span(sig.actor, actor);
+    const score = t.threshold <= 0 ? 1 : Math.min(1, 1 - t.threshold / s.value);
+    const where = endpoint === null ? '' : ` on ${endpoint}`;
+    this.ctx.emit({
+      type,
+      detector: this.name,
+      actors: [ref],
+      endpoints: endpoint === null ? [] : [endpoint],
+      windowStart: s.windowStart,
+      detectedTs: s.windowEnd,
+      firstEventTs: Math.max(s.windowStart, span?.first ?? s.windowStart),
+      lastEventTs: Math.min(s.windowEnd, span?.last ?? s.windowEnd),
+      requests: s.events,
+      score,
+      confidence: t.confidence,
+      evidence: [
+        {
+          feature: s.feature,
+          value: s.value,
+          threshold: t.threshold,
+          source: t.borrowedFrom === undefined ? 'profile' : `profile (${t.borrowedFrom})`,
+          windowStart: s.windowStart,
+          windowEnd: s.windowEnd,
+          ...(endpoint === null ? {} : { endpoint }),
+        },
+      ],
+      explanation: `${sig.actor} ${actor} reached ${fmt(s.value)} ${sig.unit}${where}, above the learned limit of ${fmt(t.threshold)} (p99 of peers ${fmt(t.p99)}).`,
+    });
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * Threshold profiling (docs/profiling.md). Per detection feature — per endpoint and actor kind for the rate
+ * features, per actor kind for the others — and per period (an hour of the training range): each actor's peak
+ * value in the period, outliers by DBSCAN (src/profiling/outliers.ts). The seed's numbers are kept: the
+ * period's threshold is its smallest outlier, the seed's reference is the largest of those. The threshold we
+ * recommend is the edge of normal instead — the largest value inside the bulk, over all periods — which an
+ * attack inside the training range cannot drag upward (a lone burst is an outlier, not part of the bulk).
+ * Each number carries its evidence: actors, periods, outliers, and a confidence from how many support it.
+ * Endpoints with too little traffic borrow the pooled profile of their scenario (cold start).
+ */
+import { KEY_SEP, type Snapshot } from '../features/stream.js';
+import type { Signal } from '../detect/features.js';
+import { periodOutliers } from './outliers.js';
+
+export const PROFILE_VERSION = 1;
+export const DEFAULT_PERIOD_MS = 3_600_000;
+/** A period with fewer actors says nothing about outliers. */
+const MIN_PERIOD_ACTORS = 8;
+/** An endpoint needs this many actor-periods of its own; otherwise it borrows its scenario's threshold. */
+const MIN_SUPPORT = 30;
+/** Actors that crossed the threshold in this share of the training periods (and at least 3) are habitual. */
+const HABITUAL_SHARE = 0.25;
+const MAX_HABITUAL = 10_000;
+
+export interface Threshold {
+  /** Values above this are abnormal (the edge of normal, over all periods). */
+  threshold: number;
+  /** The seed's reference: the largest of the periods' smallest outliers (null: no period had one). */
+  seedThreshold: number | null;
+  /** 0..1, from the actors and periods behind the number. */
+  confidence: number;
+  /** Actor-periods the number was learned from. */
+  actors: number;
+  periods: number;
+  outliers: number;
+  /** Median and 99th percentile of the actors' peak values. */
+  p50: number;
+  p99: number;
+  /** Set when the endpoint had too little traffic and borrowed its scenario's pooled threshold. */
+  borrowedFrom?: string;
+}
+
+export interface FeatureProfile {
+  actor: string;
+  unit: string;
+  perEndpoint: boolean;
+  /** Over every actor (and, per endpoint features, every endpoint) of the training range. */
+  population: Threshold | null;
+  /** Per endpoint (per-endpoint features only). */
+  endpoints: Record<string, Threshold & { scenario: string }>;
+  /** Pooled per scenario: the cold-start fallback. */
+  scenarios: Record<string, Threshold>;
+}
+
+export interface Profile {
+  kind: 'apiwarden-profile';
+  version: number;
+  /** Training range (ms epoch) and period length. */
+  from: number;
+  to: number;
+  periodMs: number;
+  method: string;
+  features: Record<string, FeatureProfile>;
+  /** Per feature: actors that crossed its threshold in many periods — a schedule, judged against itself. */
+  habitual: Record<string, string[]>;
+}
+
+const METHOD =
+  'per period: each actor’s peak value; DBSCAN on log1p(values) with eps = max(0.4, p90 of k-distances), ' +
+  'minPts 5; threshold = max over periods of the largest in-cluster value; seedThreshold = max over periods ' +
+  'of the smallest outlier; confidence = (1 - e^(-actors/100)) * (1 - e^(-periods/3))';
+
+/** Per group: period → actor → peak value. */
+type Peaks = Map<number, Map<string, number>>;
+
+function addPeak(g: Peaks, period: number, actor: string, v: number): void {
+  let m = g.get(period);
+  if (m === undefined) {
+    m = new Map();
+    g.set(period, m);
+  }
+  const old = m.get(actor);
+  if (old === undefined || v > old) m.set(actor, v);
+}
+
+function quantile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * (sorted.length - 1)))]!;
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;
+
+export function learnThreshold(g: Peaks): Threshold | null {
+  let actors = 0;
+  let periods = 0;
+  let outliers = 0;
+  let threshold = Number.NEGATIVE_INFINITY;
+  let seed: number | null = null;
+  const all: number[] = [];
+  for (const m of g.values()) {
+    const vals = [...m.values()];
+    for (const v of vals) all.push(v);
+    if (vals.length < MIN_PERIOD_ACTORS) continue;
+    const o = periodOutliers(vals);
+    periods++;
+    actors += o.n;
+    outliers += o.outliers;
+    if (o.inlierMax > threshold) threshold = o.inlierMax;
+    if (o.minOutlier !== null && (seed === null || o.minOutlier > seed)) seed = o.minOutlier;
+  }
+  if (periods === 0) return null;
+  const sorted = Float64Array.from(all).sort();
+  return {
+    threshold: round(threshold),
+    seedThreshold: seed === null ? null : round(seed),
+    confidence: round((1 - Math.exp(-actors / 100)) * (1 - Math.exp(-periods / 3))),
+    actors,
+    periods,
+    outliers,
+    p50: round(quantile(sorted, 0.5)),
+    p99: round(quantile(sorted, 0.99)),
+  };
+}
+
+/** Learns a profile from the snapshots of the detection features, fed in any order. */
+export class ProfileBuilder {
+  private readonly signals = new Map<string, Signal>();
+  /** feature → endpoint ('' for population features) → peaks */
+  private readonly groups = new Map<string, Map<string, Peaks>>();
+  private from = Number.POSITIVE_INFINITY;
+  private to = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    signals: readonly Signal[],
+    private readonly scenarioOf: (endpoint: string) => string,
+    private readonly periodMs = DEFAULT_PERIOD_MS,
+  ) {
+    for (const s of signals) this.signals.set(s.feature, s);
+  }
+
+  add(s: Snapshot): void {
+    const sig = this.signals.get(s.feature);
+    if (sig === undefined || s.value === null || s.events < sig.minEvents) return;
+    if (s.windowStart < this.from) this.from = s.windowStart;
+    if (s.windowEnd > this.to) this.to = s.windowEnd;
+    let byEndpoint = this.groups.get(s.feature);
+    if (byEndpoint === undefined) {
+      byEndpoint = new Map();
+      this.groups.set(s.feature, byEndpoint);
+    }
+    let actor = s.key;
+    let endpoint = '';
+    if (sig.perEndpoint) {
+      const i = s.key.lastIndexOf(KEY_SEP);
+      actor = s.key.slice(0, i);
+      endpoint = s.key.slice(i + 1);
+    }
+    let g = byEndpoint.get(endpoint);
+    if (g === undefined) {
+      g = new Map();
+      byEndpoint.set(endpoint, g);
+    }
+    addPeak(g, Math.floor(s.windowStart / this.periodMs) * this.periodMs, actor, s.value);
+  }
+
+  build(): Profile {
+    const features: Record<string, FeatureProfile> = {};
+    const habitual: Record<string, string[]> = {};
+    let totalPeriods = 0;
+    for (const [feature, byEndpoint] of this.groups) {
+      const sig = this.signals.get(feature)!;
+      const fp: FeatureProfile = {
+        actor: sig.actor,
+        unit: sig.unit,
+        perEndpoint: sig.perEndpoint,
+        population: null,
+        endpoints: {},
+        scenarios: {},
+      };
+      // Pools: the population, and per scenario (endpoint-qualified actors, so each endpoint's actors count).
+      const pool: Peaks = new Map();
+      const byScenario = new Map<string, Peaks>();
+      for (const [endpoint, g] of byEndpoint) {
+        const scenario = endpoint === '' ? '' : this.scenarioOf(endpoint);
+        let sp = byScenario.get(scenario);
+        if (sp === undefined) {
+          sp = new Map();
+          byScenario.set(scenario, sp);
+        }
+        for (const [period, m] of g)
+          for (const [actor, v] of m) {
+            const a = endpoint === '' ? actor : `${actor}${KEY_SEP}${endpoint}`;
+            addPeak(pool, period, a, v);
+            addPeak(sp, period, a, v);
+          }
+      }
+      fp.population = learnThreshold(pool);
+      if (sig.perEndpoint) {
+        for (const [scenario, sp] of byScenario) {
+          const t = learnThreshold(sp);
+          if (t !== null) fp.scenarios[scenario] = t;
+        }
+        for (const [endpoint, g] of byEndpoint) {
+          const scenario = this.scenarioOf(endpoint);
+          const own = learnThreshold(g);
+          if (own !== null && own.actors >= MIN_SUPPORT) fp.endpoints[endpoint] = { ...own, scenario };
+          else {
+            const borrowed = fp.scenarios[scenario] ?? fp.population;
+            if (borrowed !== null && borrowed !== undefined)
+              fp.endpoints[endpoint] = {
+                ...borrowed,
+                scenario,
+                borrowedFrom: fp.scenarios[scenario] !== undefined ? `scenario:${scenario}` : 'population',
+              };
+          }
+        }
+      }
+      features[feature] = fp;
+      // Habitual actors: over the threshold in many periods.
+      const crossings = new Map<string, number>();
+      const periods = new Set<number>();
+      for (const [endpoint, g] of byEndpoint) {
+        const t = endpoint === '' ? fp.population : fp.endpoints[endpoint];
+        if (t === null || t === undefined) continue;
+        for (const [period, m] of g) {
+          periods.add(period);
+          for (const [actor, v] of m) if (v > t.threshold) crossings.set(actor, (crossings.get(actor) ?? 0) + 1);
+        }
+      }
+      totalPeriods = Math.max(totalPeriods, periods.size);
+      const need = Math.max(3, Math.ceil(HABITUAL_SHARE * periods.size));
+      const list = [...crossings]
+        .filter(([, c]) => c >= need)
+        .map(([a]) => a)
+        .sort()
+        .slice(0, MAX_HABITUAL);
+      if (list.length > 0) habitual[feature] = list;
+    }
+    return {
+      kind: 'apiwarden-profile',
+      version: PROFILE_VERSION,
+      from: Number.isFinite(this.from) ? this.from : 0,
+      to: Number.isFinite(this.to) ? this.to : 0,
+      periodMs: this.periodMs,
+      method: METHOD,
+      features,
+      habitual,
+    };
+  }
+}
+
+/** The threshold a snapshot of `feature` for `endpoint` is judged against (null: nothing learned). */
+export function thresholdFor(p: Profile, feature: string, endpoint: string | null, scenario: string): Threshold | null {
+  const fp = p.features[feature];
+  if (fp === undefined) return null;
+  if (!fp.perEndpoint || endpoint === null) return fp.population;
+  return fp.endpoints[endpoint] ?? fp.scenarios[scenario] ?? fp.population;
+}
