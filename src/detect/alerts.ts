@@ -12,6 +12,8 @@ export interface Finding {
   detector: string;
   /** The primary actor, then others that belong to the same behaviour (population findings list them all). */
   actors: ActorRef[];
+  /** Findings with the same group key (and type, detector) merge into one alert; default: the primary actor. */
+  groupKey?: string;
   endpoints: string[];
   windowStart: number;
   /** When the evidence was complete: the event time of detection. */
@@ -50,11 +52,12 @@ export class AlertBook {
 
   add(f: Finding): void {
     const primary = f.actors[0]!;
-    const k = `${f.type}|${f.detector}|${actorKey(primary)}`;
+    const who = f.groupKey ?? actorKey(primary);
+    const k = `${f.type}|${f.detector}|${who}`;
     const a = this.open.get(k);
     if (a === undefined) {
       this.open.set(k, {
-        id: stableId('alert', f.type, f.detector, actorKey(primary), f.windowStart),
+        id: stableId('alert', f.type, f.detector, who, f.windowStart),
         type: f.type,
         detector: f.detector,
         severity: severityOf(f.type, f.score, f.confidence),

@@ -7,6 +7,7 @@ import type { FeatureEvent } from '../features/enrich.js';
 import type { Snapshot } from '../features/stream.js';
 import type { Profile } from '../profiling/profile.js';
 import type { Finding } from './alerts.js';
+import type { ActorRef } from './types.js';
 
 export interface DetectorContext {
   readonly profile: Profile;
@@ -14,6 +15,10 @@ export interface DetectorContext {
   scenarioOf(endpoint: string): string;
   /** First and last event time of an actor (undefined: never seen). */
   span(kind: ActorKind, value: string): { first: number; last: number } | undefined;
+  /** Distinct tokens and devices seen from an IP in the current hour (a NAT or an office carries many). */
+  identitiesBehind(ip: string): number;
+  /** Actors of other kinds tied to this one: the user a token or device authenticated as. */
+  linked(kind: ActorKind, value: string): ActorRef[];
   emit(f: Finding): void;
 }
 

@@ -11,11 +11,46 @@ import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
 import type { Detector, DetectorContext } from './detector.js';
+import { PopulationDetector } from './detectors/population.js';
 import { ThresholdDetector } from './detectors/thresholds.js';
 import { detectionFeatures } from './features.js';
-import type { Alert } from './types.js';
+import type { ActorRef, Alert } from './types.js';
 
 const MAX_ACTORS = 2_000_000;
+const HOUR = 3_600_000;
+const MAX_IDS_PER_IP = 256;
+
+/** Per IP, the tokens and devices seen from it this hour; per token and device, the user it carried. */
+class Identities {
+  private readonly behind = new Map<string, { hour: number; ids: Set<string> }>();
+  private readonly users = new Map<string, string>();
+  see(e: FeatureEvent): void {
+    const hour = Math.floor(e.ts / HOUR);
+    if (e.token !== null || e.device !== null) {
+      let b = this.behind.get(e.ip);
+      if (b === undefined || b.hour !== hour) {
+        if (b === undefined && this.behind.size >= MAX_ACTORS) return;
+        b = { hour, ids: new Set() };
+        this.behind.set(e.ip, b);
+      }
+      if (b.ids.size < MAX_IDS_PER_IP) {
+        if (e.token !== null) b.ids.add(`t${e.token}`);
+        if (e.device !== null) b.ids.add(`d${e.device}`);
+      }
+    }
+    if (e.user !== null && this.users.size < MAX_ACTORS) {
+      if (e.token !== null) this.users.set(`t${e.token}`, e.user);
+      if (e.device !== null) this.users.set(`d${e.device}`, e.user);
+    }
+  }
+  count(ip: string): number {
+    return this.behind.get(ip)?.ids.size ?? 0;
+  }
+  linked(kind: ActorKind, value: string): ActorRef[] {
+    const u = kind === 'token' ? this.users.get(`t${value}`) : kind === 'device' ? this.users.get(`d${value}`) : undefined;
+    return u === undefined ? [] : [{ kind: 'user', value: u }];
+  }
+}
 
 /** Endpoint → scenario, as seen in traffic (bounded). */
 class Scenarios {
@@ -71,6 +106,7 @@ export class DetectionRun {
     device: new Map(),
     user: new Map(),
   };
+  private readonly identities = new Identities();
   private readonly detectors: Detector[] = [];
   private readonly eventDetectors: Detector[] = [];
   private readonly snapshotDetectors: Detector[] = [];
@@ -88,12 +124,15 @@ export class DetectionRun {
       profile,
       scenarioOf: this.scenarios.of,
       span: (kind, value) => this.spans[kind].get(value),
+      identitiesBehind: (ip) => this.identities.count(ip),
+      linked: (kind, value) => this.identities.linked(kind, value),
       emit: (f: Finding) => {
         this.findings++;
         this.book.add(f);
       },
     };
     this.add(new ThresholdDetector(this.ctx, signals));
+    this.add(new PopulationDetector(this.ctx));
     for (const make of extra) this.add(make(this.ctx));
   }
 
@@ -122,6 +161,7 @@ export class DetectionRun {
     this.see('token', e.token, e.ts);
     this.see('device', e.device, e.ts);
     this.see('user', e.user, e.ts);
+    this.identities.see(e);
     for (let i = 0; i < this.eventDetectors.length; i++) this.eventDetectors[i]!.onEvent!(e);
     this.snapshots(this.engine.push(e));
   }

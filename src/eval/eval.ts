@@ -25,6 +25,8 @@ export interface LabelsFile {
 export interface IncidentLike {
   id: string;
   type: string;
+  /** Every type of the incident's alerts (when given, a campaign matches any of them). */
+  types?: string[];
   actors: { kind: string; value: string }[];
   detectedTs: number;
 }
@@ -122,7 +124,7 @@ export function evaluate(
       for (const inc of l) {
         if (matched.has(inc.id)) continue;
         matched.add(inc.id);
-        types[inc.type] = (types[inc.type] ?? 0) + 1;
+        for (const t of inc.types ?? [inc.type]) types[t] = (types[t] ?? 0) + 1;
         if (inc.detectedTs < firstDetect) firstDetect = inc.detectedTs;
       }
     }
@@ -151,7 +153,7 @@ export function evaluate(
     flagged++;
     const g = groupOf.get(k) ?? 'other';
     byGroup[g] = (byGroup[g] ?? 0) + 1;
-    if (examples.length < 20) examples.push(`${k} (${byActor.get(k)!.map((i) => i.type).join(',')})`);
+    if (examples.length < 30) examples.push(`${k} [${g}] (${byActor.get(k)!.map((i) => i.type).join(',')})`);
   }
   const benignActors = seenActors === null ? null : Math.max(0, seenActors - attackActors.size);
   let forged: EvalResult['forged'] = null;

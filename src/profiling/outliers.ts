@@ -4,9 +4,10 @@
  * is an outlier. In one dimension DBSCAN needs no index: on sorted values a point's eps-neighbourhood is a
  * contiguous run, found with two pointers, so a period of n actors costs O(n log n).
  *
- * eps is learned from the data: the 90th percentile of the k-distances (the distance from each value to its
- * k-th nearest neighbour, k = minPts - 1), the knee heuristic of the DBSCAN paper, floored at EPS_FLOOR so
- * that small integer counts (1, 2, 3 requests) are neighbours rather than three separate clusters.
+ * eps is learned from the data: the median k-distance (the distance from each value to its k-th nearest
+ * neighbour, k = minPts - 1), floored at EPS_FLOOR so that small counts (1, 2, 3 requests) are neighbours
+ * rather than separate clusters. The median, not a high quantile: a few attackers in a quiet period must not
+ * stretch eps over themselves.
  */
 
 export interface PeriodOutliers {
@@ -20,8 +21,8 @@ export interface PeriodOutliers {
   eps: number;
 }
 
-/** log1p distance below which two values are always neighbours: a factor of about 1.5 around 1-3. */
-export const EPS_FLOOR = 0.4;
+/** log1p distance below which two values are always neighbours: about a factor of two. */
+export const EPS_FLOOR = Math.LN2;
 
 export function periodOutliers(values: ArrayLike<number>, minPts = 5): PeriodOutliers {
   const n = values.length;
@@ -42,7 +43,7 @@ export function periodOutliers(values: ArrayLike<number>, minPts = 5): PeriodOut
     kd[i] = best === Number.POSITIVE_INFINITY ? 0 : best;
   }
   const sortedKd = Float64Array.from(kd).sort();
-  const eps = Math.max(EPS_FLOOR, sortedKd[Math.min(n - 1, Math.floor(0.9 * (n - 1)))]!);
+  const eps = Math.max(EPS_FLOOR, sortedKd[Math.floor(0.5 * (n - 1))]!);
   // Core points: at least minPts values within eps (itself included).
   const core = new Uint8Array(n);
   let lo = 0;

@@ -18,7 +18,10 @@ export const DEFAULT_PERIOD_MS = 3_600_000;
 const MIN_PERIOD_ACTORS = 8;
 /** An endpoint needs this many actor-periods of its own; otherwise it borrows its scenario's threshold. */
 const MIN_SUPPORT = 30;
-/** Actors that crossed the threshold in this share of the training periods (and at least 3) are habitual. */
+/**
+ * Habitual: over the threshold in at least 3 periods and in HABITUAL_SHARE of the periods it was active, and
+ * active in at least HABITUAL_SHARE of all periods (a campaign of a few hours is not a habit).
+ */
 const HABITUAL_SHARE = 0.25;
 const MAX_HABITUAL = 10_000;
 
@@ -38,6 +41,8 @@ export interface Threshold {
   p99: number;
   /** Set when the endpoint had too little traffic and borrowed its scenario's pooled threshold. */
   borrowedFrom?: string;
+  /** Set when no period had enough actors and the periods were pooled into one (half confidence). */
+  pooledPeriods?: boolean;
 }
 
 export interface FeatureProfile {
@@ -61,12 +66,16 @@ export interface Profile {
   periodMs: number;
   method: string;
   features: Record<string, FeatureProfile>;
-  /** Per feature: actors that crossed its threshold in many periods — a schedule, judged against itself. */
-  habitual: Record<string, string[]>;
+  /**
+   * Per feature: actors that crossed its threshold in many periods while active most of the training range —
+   * a schedule, a partner's sweep, an office's NAT — with their own usual peak (the median of their period
+   * peaks). They are judged against themselves: a value over twice their own usual peak.
+   */
+  habitual: Record<string, Record<string, number>>;
 }
 
 const METHOD =
-  'per period: each actor’s peak value; DBSCAN on log1p(values) with eps = max(0.4, p90 of k-distances), ' +
+  'per period: each actor’s peak value; DBSCAN on log1p(values) with eps = max(ln 2, median k-distance), ' +
   'minPts 5; threshold = max over periods of the largest in-cluster value; seedThreshold = max over periods ' +
   'of the smallest outlier; confidence = (1 - e^(-actors/100)) * (1 - e^(-periods/3))';
 
@@ -108,17 +117,29 @@ export function learnThreshold(g: Peaks): Threshold | null {
     if (o.inlierMax > threshold) threshold = o.inlierMax;
     if (o.minOutlier !== null && (seed === null || o.minOutlier > seed)) seed = o.minOutlier;
   }
-  if (periods === 0) return null;
+  let pooled = false;
+  if (periods === 0) {
+    // Too few actors in any one period (an endpoint a handful of clients call all day): pool the periods.
+    if (all.length < MIN_SUPPORT) return null;
+    const o = periodOutliers(all);
+    periods = g.size;
+    actors = o.n;
+    outliers = o.outliers;
+    threshold = o.inlierMax;
+    seed = o.minOutlier;
+    pooled = true;
+  }
   const sorted = Float64Array.from(all).sort();
   return {
     threshold: round(threshold),
     seedThreshold: seed === null ? null : round(seed),
-    confidence: round((1 - Math.exp(-actors / 100)) * (1 - Math.exp(-periods / 3))),
+    confidence: round((1 - Math.exp(-actors / 100)) * (1 - Math.exp(-periods / 3)) * (pooled ? 0.5 : 1)),
     actors,
     periods,
     outliers,
     p50: round(quantile(sorted, 0.5)),
     p99: round(quantile(sorted, 0.99)),
+    ...(pooled ? { pooledPeriods: true } : {}),
   };
 }
 
@@ -165,8 +186,7 @@ export class ProfileBuilder {
 
   build(): Profile {
     const features: Record<string, FeatureProfile> = {};
-    const habitual: Record<string, string[]> = {};
-    let totalPeriods = 0;
+    const habitual: Record<string, Record<string, number>> = {};
     for (const [feature, byEndpoint] of this.groups) {
       const sig = this.signals.get(feature)!;
       const fp: FeatureProfile = {
@@ -216,25 +236,32 @@ export class ProfileBuilder {
         }
       }
       features[feature] = fp;
-      // Habitual actors: over the threshold in many periods.
+      // Habitual actors: over the threshold in many periods, active through most of the range.
       const crossings = new Map<string, number>();
+      const active = new Map<string, number[]>();
       const periods = new Set<number>();
       for (const [endpoint, g] of byEndpoint) {
         const t = endpoint === '' ? fp.population : fp.endpoints[endpoint];
         if (t === null || t === undefined) continue;
         for (const [period, m] of g) {
           periods.add(period);
-          for (const [actor, v] of m) if (v > t.threshold) crossings.set(actor, (crossings.get(actor) ?? 0) + 1);
+          for (const [actor, v] of m) {
+            const peaks = active.get(actor);
+            if (peaks === undefined) active.set(actor, [v]);
+            else peaks.push(v);
+            if (v > t.threshold) crossings.set(actor, (crossings.get(actor) ?? 0) + 1);
+          }
         }
       }
-      totalPeriods = Math.max(totalPeriods, periods.size);
-      const need = Math.max(3, Math.ceil(HABITUAL_SHARE * periods.size));
-      const list = [...crossings]
-        .filter(([, c]) => c >= need)
-        .map(([a]) => a)
-        .sort()
-        .slice(0, MAX_HABITUAL);
-      if (list.length > 0) habitual[feature] = list;
+      const own: [string, number][] = [];
+      for (const [actor, c] of crossings) {
+        const peaks = active.get(actor)!;
+        if (c < 3 || c < HABITUAL_SHARE * peaks.length || peaks.length < HABITUAL_SHARE * periods.size) continue;
+        peaks.sort((a, b) => a - b);
+        own.push([actor, peaks[peaks.length >> 1]!]);
+      }
+      own.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+      if (own.length > 0) habitual[feature] = Object.fromEntries(own.slice(0, MAX_HABITUAL));
     }
     return {
       kind: 'apiwarden-profile',

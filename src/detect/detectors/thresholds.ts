@@ -15,14 +15,14 @@ const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
 export class ThresholdDetector implements Detector {
   readonly name = 'learned_threshold';
   private readonly signals = new Map<string, Signal>();
-  private readonly habitual = new Map<string, Set<string>>();
+  private readonly habitual = new Map<string, Map<string, number>>();
 
   constructor(
     private readonly ctx: DetectorContext,
     signals: readonly Signal[],
   ) {
     for (const s of signals) if (!s.supporting) this.signals.set(s.feature, s);
-    for (const [f, list] of Object.entries(ctx.profile.habitual)) this.habitual.set(f, new Set(list));
+    for (const [f, own] of Object.entries(ctx.profile.habitual)) this.habitual.set(f, new Map(Object.entries(own)));
   }
 
   onSnapshot(s: Snapshot): void {
@@ -38,16 +38,25 @@ export class ThresholdDetector implements Detector {
     const scenario = endpoint === null ? '' : this.ctx.scenarioOf(endpoint);
     const t = thresholdFor(this.ctx.profile, s.feature, endpoint, scenario);
     if (t === null || s.value <= t.threshold) return;
-    if (this.habitual.get(s.feature)?.has(actor)) return;
+    // An IP that carries several identities (a NAT, an office) is judged per identity on rates.
+    let value = s.value;
+    const behind = sig.actor === 'ip' && sig.perEndpoint ? this.ctx.identitiesBehind(actor) : 0;
+    if (behind > 1) {
+      value = s.value / behind;
+      if (value <= t.threshold) return;
+    }
+    // Habitual actors are judged against their own usual peak (twice it), not the population's edge.
+    const own = this.habitual.get(s.feature)?.get(actor);
+    if (own !== undefined && s.value <= 2 * own) return;
     const type = sig.type === 'by_scenario' ? typeForScenario(s.feature, scenario) : sig.type;
     const ref: ActorRef = { kind: sig.actor, value: actor };
     const span = this.ctx.span(sig.actor, actor);
-    const score = t.threshold <= 0 ? 1 : Math.min(1, 1 - t.threshold / s.value);
+    const score = t.threshold <= 0 ? 1 : Math.min(1, 1 - t.threshold / value);
     const where = endpoint === null ? '' : ` on ${endpoint}`;
     this.ctx.emit({
       type,
       detector: this.name,
-      actors: [ref],
+      actors: [ref, ...this.ctx.linked(sig.actor, actor)],
       endpoints: endpoint === null ? [] : [endpoint],
       windowStart: s.windowStart,
       detectedTs: s.windowEnd,
@@ -67,7 +76,7 @@ export class ThresholdDetector implements Detector {
           ...(endpoint === null ? {} : { endpoint }),
         },
       ],
-      explanation: `${sig.actor} ${actor} reached ${fmt(s.value)} ${sig.unit}${where}, above the learned limit of ${fmt(t.threshold)} (p99 of peers ${fmt(t.p99)}).`,
+      explanation: `${sig.actor} ${actor} reached ${fmt(s.value)} ${sig.unit}${where}${behind > 1 ? ` (${fmt(value)} per each of ${behind} identities behind it)` : ''}, above the learned limit of ${fmt(t.threshold)} (p99 of peers ${fmt(t.p99)}).`,
     });
   }
 }

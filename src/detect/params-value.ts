@@ -1,0 +1,503 @@
+/**
+ * Value profiles for forged-parameter detection (docs/params.md): what one parameter's values looked like in
+ * training — wire kinds, value types, numeric sample and sign, lengths, character classes, a bounded tally
+ * of values — and the per-value classification both training and scoring use. Everything here is bounded
+ * (values are attacker-controlled), mergeable (endpoints found under a literal path merge into their template)
+ * and serializes to plain JSON.
+ */
+
+/** How a value travelled: query values are always `str`; JSON body values keep their JSON type. */
+export type WireKind = 'str' | 'num' | 'bool' | 'null' | 'obj' | 'arr';
+
+/**
+ * The type of a value, from its text (or JSON type). `secret` is a value apiwarden redacted (a credential
+ * replaced by `[token:…]`, a password by `[redacted]`): never tallied, never checked beyond its type.
+ */
+export type ValueType =
+  | 'empty'
+  | 'integer'
+  | 'decimal'
+  | 'boolean'
+  | 'uuid'
+  | 'hex'
+  | 'email'
+  | 'phone'
+  | 'date'
+  | 'datetime'
+  | 'secret'
+  | 'string'
+  | 'null'
+  | 'object'
+  | 'array';
+
+/** Types that are formats of a string: a value of another type where one of these was learned is a `format` finding. */
+export const FORMAT_TYPES: ReadonlySet<ValueType> = new Set(['uuid', 'hex', 'email', 'phone', 'date', 'datetime']);
+
+/** Character classes a string value can contain (a value is summarized by the set of classes it holds). */
+export const CHAR_CLASSES = [
+  'digit',
+  'lower',
+  'upper',
+  'space',
+  'dash', // - _
+  'dot', // .
+  'plus', // +
+  'at', // @
+  'colon', // :
+  'slash', // / \
+  'comma', // , ;
+  'quote', // ' " `
+  'bracket', // ( ) [ ] { } < >
+  'symbol', // ! # $ % & * = ? ^ | ~
+  'control', // < 0x20, 0x7f
+  'nonascii', // > 0x7f
+] as const;
+export type CharClass = (typeof CHAR_CLASSES)[number];
+
+const CLASS_OF = new Uint8Array(128);
+(() => {
+  const set = (chars: string, c: CharClass) => {
+    for (const ch of chars) CLASS_OF[ch.charCodeAt(0)] = CHAR_CLASSES.indexOf(c);
+  };
+  for (let i = 0; i < 128; i++) CLASS_OF[i] = CHAR_CLASSES.indexOf('symbol');
+  for (let i = 0; i < 32; i++) CLASS_OF[i] = CHAR_CLASSES.indexOf('control');
+  CLASS_OF[127] = CHAR_CLASSES.indexOf('control');
+  for (let i = 48; i <= 57; i++) CLASS_OF[i] = CHAR_CLASSES.indexOf('digit');
+  for (let i = 97; i <= 122; i++) CLASS_OF[i] = CHAR_CLASSES.indexOf('lower');
+  for (let i = 65; i <= 90; i++) CLASS_OF[i] = CHAR_CLASSES.indexOf('upper');
+  set(' \t', 'space');
+  set('-_', 'dash');
+  set('.', 'dot');
+  set('+', 'plus');
+  set('@', 'at');
+  set(':', 'colon');
+  set('/\\', 'slash');
+  set(',;', 'comma');
+  set('\'"`', 'quote');
+  set('()[]{}<>', 'bracket');
+})();
+const NONASCII_BIT = 1 << CHAR_CLASSES.indexOf('nonascii');
+
+/** The bitmask of character classes in `s` (bit i = CHAR_CLASSES[i]). */
+export function charMask(s: string): number {
+  let m = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    m |= c < 128 ? 1 << CLASS_OF[c]! : NONASCII_BIT;
+  }
+  return m;
+}
+
+/** The class names of a mask, in CHAR_CLASSES order. */
+export function maskClasses(m: number): CharClass[] {
+  const out: CharClass[] = [];
+  for (let i = 0; i < CHAR_CLASSES.length; i++) if (m & (1 << i)) out.push(CHAR_CLASSES[i]!);
+  return out;
+}
+
+const INT = /^[-+]?\d{1,18}$/;
+const DEC = /^[-+]?(?:\d+\.\d*|\.\d+|\d+(?:\.\d*)?[eE][-+]?\d+)$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEX = /^[0-9a-f]+$/i;
+const EMAIL = /^[^@\s]{1,64}@[^@\s]+\.[a-z]{2,}$/i;
+const PHONE = /^\+?[\d\s().-]{7,20}$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const DATETIME = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?$/;
+
+function digitCount(s: string): number {
+  let d = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 48 && c <= 57) d++;
+  }
+  return d;
+}
+
+/** The type of a string value (query values, JSON strings). */
+export function stringType(s: string): ValueType {
+  const n = s.length;
+  if (n === 0) return 'empty';
+  const c0 = s.charCodeAt(0);
+  if (c0 === 91 && (s === '[redacted]' || s.startsWith('[token:'))) return 'secret';
+  if (n <= 19 && INT.test(s)) return 'integer';
+  if (n <= 40 && DEC.test(s)) return 'decimal';
+  if (n === 4 || n === 5) {
+    const l = s.toLowerCase();
+    if (l === 'true' || l === 'false') return 'boolean';
+  }
+  if (n === 36 && UUID.test(s)) return 'uuid';
+  if (n >= 8 && HEX.test(s)) return 'hex';
+  if (n === 10 && DATE.test(s)) return 'date';
+  if (n >= 16 && n <= 35 && DATETIME.test(s)) return 'datetime';
+  if (n <= 254 && s.indexOf('@') > 0 && EMAIL.test(s)) return 'email';
+  if (n >= 7 && n <= 20 && PHONE.test(s)) {
+    const d = digitCount(s);
+    if (d >= 7 && d <= 15) return 'phone';
+  }
+  return 'string';
+}
+
+/** An observed value, classified once and used by every check. */
+export interface Observed {
+  kind: WireKind;
+  type: ValueType;
+  /** The value as text (JSON numbers and booleans as JSON writes them); null for objects and arrays. */
+  text: string | null;
+  /** The numeric value for integer / decimal values, else NaN. */
+  num: number;
+}
+
+/** Classifies a query value. */
+export function observeString(s: string): Observed {
+  const type = stringType(s);
+  return { kind: 'str', type, text: s, num: type === 'integer' || type === 'decimal' ? Number(s) : Number.NaN };
+}
+
+/** Classifies a JSON body value by its JSON type (strings by their text). */
+export function observeJson(v: unknown): Observed {
+  switch (typeof v) {
+    case 'string':
+      return { ...observeString(v), kind: 'str' };
+    case 'number':
+      return {
+        kind: 'num',
+        type: Number.isInteger(v) ? 'integer' : 'decimal',
+        text: String(v),
+        num: v,
+      };
+    case 'boolean':
+      return { kind: 'bool', type: 'boolean', text: String(v), num: Number.NaN };
+    default:
+      if (v === null) return { kind: 'null', type: 'null', text: 'null', num: Number.NaN };
+      if (Array.isArray(v)) return { kind: 'arr', type: 'array', text: null, num: Number.NaN };
+      return { kind: 'obj', type: 'object', text: null, num: Number.NaN };
+  }
+}
+
+/** Limits of one parameter's value profile. */
+export interface ValueLimits {
+  /** Distinct values tallied; one more distinct value drops the tally (the parameter is not an enumeration). */
+  maxValues: number;
+  /** Values longer than this are not tallied (and end the tally). */
+  maxValueLength: number;
+  /** Numeric sample size (a deterministic reservoir). */
+  sampleSize: number;
+}
+
+export const DEFAULT_VALUE_LIMITS: ValueLimits = { maxValues: 64, maxValueLength: 64, sampleSize: 256 };
+
+/** The JSON form of a parameter's numeric values. */
+export interface NumericJson {
+  /** Numeric values seen. */
+  n: number;
+  min: number;
+  max: number;
+  /** Values < 0 and values = 0. */
+  negative: number;
+  zero: number;
+  /** Values with a fractional part. */
+  fractional: number;
+  /** Up to `sampleSize` values, a uniform sample of all seen, sorted. */
+  sample: number[];
+}
+
+/** The JSON form of one parameter's value profile (docs/params.md, "The profile"). */
+export interface ParamJson {
+  /** Requests that carried the parameter (an array field counts once per request). */
+  requests: number;
+  /** Values seen (array fields: one per element). */
+  values: number;
+  /** Values by wire kind. */
+  kinds: Partial<Record<WireKind, number>>;
+  /** Values by type. */
+  types: Partial<Record<ValueType, number>>;
+  /** String lengths (not of secrets): counts by length (exact to 64, then by power of two: "128" = 65..128). */
+  lengths: Record<string, number>;
+  minLength: number;
+  maxLength: number;
+  /** Values containing each character class (a value counts once per class). */
+  charset: Partial<Record<CharClass, number>>;
+  numeric: NumericJson | null;
+  /** For values that read as a Unix time: their offsets in seconds from the request time (see `clockOffset`). */
+  clock: NumericJson | null;
+  /** Values with their counts while at most `maxValues` distinct were seen; null once there were more. */
+  tally: Record<string, number> | null;
+  /** Values of the caller's user compared with this parameter's value, and how many were equal. */
+  actor: { compared: number; equal: number };
+}
+
+/** A small deterministic PRNG (xorshift32) for the reservoir, so the same input gives the same profile. */
+function xorshift(s: number): number {
+  s ^= s << 13;
+  s ^= s >>> 17;
+  s ^= s << 5;
+  return s >>> 0;
+}
+
+/** The length bucket of a string length. */
+export function lengthKey(n: number): number {
+  if (n <= 64) return n;
+  return 2 ** Math.ceil(Math.log2(n));
+}
+
+/** Numeric values: count, exact extremes and signs, and a uniform sample (deterministic reservoir). */
+export class NumericStats {
+  n = 0;
+  min = Number.POSITIVE_INFINITY;
+  max = Number.NEGATIVE_INFINITY;
+  negative = 0;
+  zero = 0;
+  fractional = 0;
+  sample: number[] = [];
+  private rng = 0x9e3779b9;
+  private sorted: number[] | null = null;
+
+  constructor(readonly size: number) {}
+
+  add(x: number, count = 1): void {
+    for (let k = 0; k < count; k++) {
+      this.n++;
+      if (x < 0) this.negative++;
+      else if (x === 0) this.zero++;
+      if (!Number.isInteger(x)) this.fractional++;
+      if (this.sample.length < this.size) this.sample.push(x);
+      else {
+        this.rng = xorshift(this.rng);
+        const j = this.rng % this.n;
+        if (j < this.size) this.sample[j] = x;
+      }
+    }
+    if (x < this.min) this.min = x;
+    if (x > this.max) this.max = x;
+    this.sorted = null;
+  }
+
+  /** Samples merge by taking evenly spaced order statistics of each, in proportion to what each saw. */
+  merge(o: NumericStats): void {
+    if (o.n === 0) return;
+    const total = this.n + o.n;
+    if (this.sample.length + o.sample.length <= this.size) this.sample = [...this.sample, ...o.sample];
+    else {
+      const ka = Math.round((this.size * this.n) / total);
+      this.sample = [...spaced(this.sample, ka), ...spaced(o.sample, this.size - ka)];
+    }
+    this.n = total;
+    this.negative += o.negative;
+    this.zero += o.zero;
+    this.fractional += o.fractional;
+    if (o.min < this.min) this.min = o.min;
+    if (o.max > this.max) this.max = o.max;
+    this.sorted = null;
+  }
+
+  /** The sample, sorted (cached). */
+  sortedSample(): number[] {
+    this.sorted ??= [...this.sample].sort((x, y) => x - y);
+    return this.sorted;
+  }
+
+  toJSON(): NumericJson | null {
+    if (this.n === 0) return null;
+    return {
+      n: this.n,
+      min: this.min,
+      max: this.max,
+      negative: this.negative,
+      zero: this.zero,
+      fractional: this.fractional,
+      sample: this.sortedSample().slice(),
+    };
+  }
+
+  static fromJSON(j: NumericJson | null, size: number): NumericStats {
+    const s = new NumericStats(size);
+    if (j === null) return s;
+    s.n = j.n;
+    s.min = j.min;
+    s.max = j.max;
+    s.negative = j.negative;
+    s.zero = j.zero;
+    s.fractional = j.fractional;
+    s.sample = j.sample.slice(0, size);
+    return s;
+  }
+}
+
+/**
+ * Seconds from the request time to a value that reads as a Unix time (seconds 1e9..1e10, or milliseconds
+ * 1e12..1e13); null for other values. A parameter whose values track the clock (`ts`, `timestamp`) is
+ * checked by this offset, not by its value, which grows with every day.
+ */
+export function clockOffset(x: number, ts: number): number | null {
+  if (x >= 1e9 && x < 1e10) return x - ts / 1000;
+  if (x >= 1e12 && x < 1e13) return (x - ts) / 1000;
+  return null;
+}
+
+/** Training accumulator and profile of one parameter. */
+export class ParamStats {
+  requests = 0;
+  values = 0;
+  kinds: Partial<Record<WireKind, number>> = {};
+  types: Partial<Record<ValueType, number>> = {};
+  lengths = new Map<number, number>();
+  minLength = Number.POSITIVE_INFINITY;
+  maxLength = 0;
+  charset = new Uint32Array(CHAR_CLASSES.length);
+  num: NumericStats;
+  /** Offsets (seconds) of clock-like values from their request's time. */
+  clock: NumericStats;
+  tally: Map<string, number> | null = new Map();
+  actorCompared = 0;
+  actorEqual = 0;
+  /** The last request that counted towards `requests` (presence is once per request). */
+  lastRequest = -1;
+
+  constructor(readonly limits: ValueLimits = DEFAULT_VALUE_LIMITS) {
+    this.num = new NumericStats(limits.sampleSize);
+    this.clock = new NumericStats(limits.sampleSize);
+  }
+
+  /** Records a value seen in request number `request` at time `ts` (presence counts once per request). */
+  add(o: Observed, request: number, ts: number, count = 1): void {
+    if (request !== this.lastRequest) {
+      this.lastRequest = request;
+      this.requests += count;
+    }
+    this.values += count;
+    this.kinds[o.kind] = (this.kinds[o.kind] ?? 0) + count;
+    this.types[o.type] = (this.types[o.type] ?? 0) + count;
+    if (!Number.isNaN(o.num)) {
+      this.num.add(o.num, count);
+      const off = clockOffset(o.num, ts);
+      if (off !== null) this.clock.add(off, count);
+    }
+    const t = o.text;
+    if (t === null || o.type === 'secret') return;
+    if (o.kind === 'str') {
+      const k = lengthKey(t.length);
+      this.lengths.set(k, (this.lengths.get(k) ?? 0) + count);
+      if (t.length < this.minLength) this.minLength = t.length;
+      if (t.length > this.maxLength) this.maxLength = t.length;
+      const m = charMask(t);
+      for (let i = 0; m >>> i !== 0; i++) if (m & (1 << i)) this.charset[i]! += count;
+    }
+    const tally = this.tally;
+    if (tally !== null) {
+      if (t.length > this.limits.maxValueLength) this.tally = null;
+      else {
+        const c = tally.get(t);
+        if (c !== undefined) tally.set(t, c + count);
+        else if (tally.size < this.limits.maxValues) tally.set(t, count);
+        else this.tally = null;
+      }
+    }
+  }
+
+  /** Compares the value with the caller's user id (for the actor relation). */
+  compareActor(text: string, user: string): void {
+    this.actorCompared++;
+    if (text === user) this.actorEqual++;
+  }
+
+  /** Whether the values track the request time (nearly all numeric values read as a Unix time). */
+  isClock(): boolean {
+    return this.num.n >= 3 && this.clock.n >= this.num.n * 0.95;
+  }
+
+  merge(o: ParamStats): void {
+    this.requests += o.requests;
+    this.values += o.values;
+    for (const k in o.kinds) this.kinds[k as WireKind] = (this.kinds[k as WireKind] ?? 0) + o.kinds[k as WireKind]!;
+    for (const k in o.types) this.types[k as ValueType] = (this.types[k as ValueType] ?? 0) + o.types[k as ValueType]!;
+    for (const [k, v] of o.lengths) this.lengths.set(k, (this.lengths.get(k) ?? 0) + v);
+    if (o.minLength < this.minLength) this.minLength = o.minLength;
+    if (o.maxLength > this.maxLength) this.maxLength = o.maxLength;
+    for (let i = 0; i < this.charset.length; i++) this.charset[i]! += o.charset[i]!;
+    this.num.merge(o.num);
+    this.clock.merge(o.clock);
+    if (this.tally === null || o.tally === null) this.tally = null;
+    else
+      for (const [v, c] of o.tally) {
+        const cur = this.tally.get(v);
+        if (cur !== undefined) this.tally.set(v, cur + c);
+        else if (this.tally.size < this.limits.maxValues) this.tally.set(v, c);
+        else {
+          this.tally = null;
+          break;
+        }
+      }
+    this.actorCompared += o.actorCompared;
+    this.actorEqual += o.actorEqual;
+  }
+
+  /** Values counted with each character class. */
+  classCount(i: number): number {
+    return this.charset[i]!;
+  }
+
+  toJSON(): ParamJson {
+    const lengths: Record<string, number> = {};
+    for (const k of [...this.lengths.keys()].sort((x, y) => x - y)) lengths[String(k)] = this.lengths.get(k)!;
+    const charset: Partial<Record<CharClass, number>> = {};
+    for (let i = 0; i < CHAR_CLASSES.length; i++) if (this.charset[i]! > 0) charset[CHAR_CLASSES[i]!] = this.charset[i]!;
+    let tally: Record<string, number> | null = null;
+    if (this.tally !== null) {
+      // A null-prototype map: a value may be `__proto__`.
+      tally = Object.create(null) as Record<string, number>;
+      for (const k of [...this.tally.keys()].sort()) tally[k] = this.tally.get(k)!;
+    }
+    return {
+      requests: this.requests,
+      values: this.values,
+      kinds: { ...this.kinds },
+      types: { ...this.types },
+      lengths,
+      minLength: this.lengths.size === 0 ? 0 : this.minLength,
+      maxLength: this.maxLength,
+      charset,
+      numeric: this.num.toJSON(),
+      clock: this.clock.toJSON(),
+      tally,
+      actor: { compared: this.actorCompared, equal: this.actorEqual },
+    };
+  }
+
+  static fromJSON(j: ParamJson, limits: ValueLimits = DEFAULT_VALUE_LIMITS): ParamStats {
+    const p = new ParamStats(limits);
+    p.requests = j.requests;
+    p.values = j.values;
+    p.kinds = { ...j.kinds };
+    p.types = { ...j.types };
+    for (const k in j.lengths) p.lengths.set(Number(k), j.lengths[k]!);
+    p.minLength = p.lengths.size === 0 ? Number.POSITIVE_INFINITY : j.minLength;
+    p.maxLength = j.maxLength;
+    for (let i = 0; i < CHAR_CLASSES.length; i++) p.charset[i] = j.charset[CHAR_CLASSES[i]!] ?? 0;
+    p.num = NumericStats.fromJSON(j.numeric, limits.sampleSize);
+    p.clock = NumericStats.fromJSON(j.clock, limits.sampleSize);
+    p.tally = j.tally === null ? null : new Map(Object.entries(j.tally));
+    p.actorCompared = j.actor.compared;
+    p.actorEqual = j.actor.equal;
+    return p;
+  }
+}
+
+/** `k` evenly spaced order statistics of `xs` (all of them when k ≥ length). */
+function spaced(xs: number[], k: number): number[] {
+  if (k >= xs.length) return xs.slice();
+  if (k <= 0) return [];
+  const s = [...xs].sort((x, y) => x - y);
+  const out: number[] = [];
+  for (let i = 0; i < k; i++) out.push(s[Math.floor(((i + 0.5) * s.length) / k)]!);
+  return out;
+}
+
+/** The q-quantile of a sorted array (linear interpolation), NaN when empty. */
+export function quantile(sorted: readonly number[], q: number): number {
+  const n = sorted.length;
+  if (n === 0) return Number.NaN;
+  const pos = q * (n - 1);
+  const lo = Math.floor(pos);
+  const hi = Math.min(n - 1, lo + 1);
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo);
+}
