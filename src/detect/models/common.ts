@@ -138,11 +138,6 @@ export function topContributions(
   return out;
 }
 
-/** Copies row `i` of a matrix into a plain array (for `explain` from a matrix). */
-export function rowOf(x: Matrix, i: number): number[] {
-  return Array.from(x.data.subarray(i * x.cols, (i + 1) * x.cols));
-}
-
 /**
  * Reads the fields of a serialized model, throwing `<kind>.fromJSON: field "<name>" ...` on the first
  * malformed one. Numbers must be finite; arrays are plain JSON arrays (a typed array is accepted too, so

@@ -129,7 +129,8 @@ describe('KMeans', () => {
     }
     for (let c = 0; c < 7; c++) {
       expect(counts[c]).toBeGreaterThan(0);
-      for (let j = 0; j < 4; j++) expect(m.centroids[c * 4 + j]).toBeCloseTo(sums[c * 4 + j]! / counts[c]!, 12);
+      for (let j = 0; j < 4; j++)
+        expect(m.centroids[c * 4 + j]).toBeCloseTo(sums[c * 4 + j]! / counts[c]!, 12);
     }
     expect(m.inertia).toBeCloseTo(inertia, 6);
   });

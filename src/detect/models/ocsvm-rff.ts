@@ -8,11 +8,15 @@
  *     model.score(x);              // -decision (higher = more anomalous)
  *     model.scoreRow(data, off);   // one row, no allocation, no checks (hot path)
  *     model.explain(row, top?, names?);
+ *     model.transform(x);          // the features z(x), rows x components (sklearn's RBFSampler.transform)
  *     const again = RffOneClassSvm.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
  *
  * Feature map: z(x) = sqrt(2 / D) cos(W x + b) with W (D x cols) ~ N(0, 2 gamma), b ~ U[0, 2 pi), so that
- * <z(x), z(y)> ~ exp(-gamma |x - y|^2). D = `components` (default 256). gamma as in ocsvm.ts ('scale' =
- * 1 / (cols * var(x)) over the whole input).
+ * <z(x), z(y)> ~ exp(-gamma |x - y|^2) (error sd ~ 0.7 / sqrt(D)). D = `components` (default 256). gamma as
+ * in ocsvm.ts ('scale' = 1 / (cols * var(x)) over the whole input). cos is `fastCos` (below, < 1e-10 off).
+ * D sets the fidelity to the exact model: on 2,000 2-D rows (nu 0.1, gamma 0.5) the Spearman correlation
+ * of the two decision functions on a grid is ~0.97 with D = 256; whether a training row is outside agrees
+ * for 94% of rows with D = 256, 95% with 1024, 96.5% with 4096 (the SGD itself had converged).
  *
  * Objective (sklearn's SGDOneClassSVM, primal of the nu-OCSVM):
  *     J(w, rho) = 1/2 |w|^2 - rho + 1/nu * mean_i max(0, rho - <w, z_i>)
@@ -23,22 +27,23 @@
  *         violated = rho - <w, z> > 0
  *         w   <- (1 - eta) w + (violated ? eta / nu * z : 0)
  *         rho <- rho + eta * (1 - (violated ? 1 / nu : 0))
- *     learning rate eta_t = 1 / (t + t0), t = step count, t0 = min(rows, 1000) (the Pegasos rate for the
+ *     learning rate eta_t = 1 / (t + t0), t = step count, t0 = rows within [2, 1000] (the Pegasos rate for the
  *     1-strongly-convex w part, with t0 pseudo-steps at the start point so the first steps do not overshoot);
  *     w is kept as scale * v so a step that does not violate costs one dot product;
  *   - averaging (ASGD / Polyak-Ruppert): the model's w is the average of the iterates over the last half of
  *     the steps;
  *   - rho is then set to its exact optimum for that w: the nu-quantile of <w, z_i> over the training rows
- *     (the mean of the two middle order statistics when nu * n is an integer), so about nu of the training
- *     rows have decision < 0, as with libsvm.
- * Decision values are on the "normalised" scale: the exact model's decision / (nu * l), roughly.
+ *     (the ceil(nu * n)-th smallest; the mean of the k-th and (k+1)-th when nu * n = k is an integer), so
+ *     nu of the training rows have decision < 0 (up to the float32 cache), the nu-property of libsvm.
+ * Decision values are on a "normalised" scale (w is a weighted mean of z's): roughly the exact model's
+ * decision / (nu * l); compare rankings, not values, across the two models.
  * The feature map of the training rows is cached as Float32 when it fits in `cacheMb` (default 256 MiB, e.g.
  * 200k rows x 256 components = 205 MB); otherwise it is recomputed on each pass.
  *
  * Explanation (`explain`): as the exact model's, with reference rows = `anchors` (default 256) training rows
  * with decision >= 0 drawn with the seed (per-column medians when there is none): the nearest anchor is the
- * reference, weight_j = decision(row with x_j := anchor_j) - decision(row); positive weights only, largest first,
- * at most `top` (default all).
+ * reference, weight_j = decision(row with x_j := anchor_j) - decision(row); positive weights only, largest
+ * first, at most `top` (default all).
  *
  * Seeded: the same data, options and seed give the same model. `toJSON` keeps W, b, w, rho, anchors and
  * medians; `fromJSON` validates them and restores a model that scores identically.
@@ -255,7 +260,7 @@ export class RffOneClassSvm implements AnomalyModel {
     let data = x.data;
     let n = x.rows;
     if (n > maxSamples) {
-      const idx = sampleIndices(n, Math.floor(maxSamples), seed);
+      const idx = sampleIndices(n, Math.floor(maxSamples), seed ^ 0x632be5ab);
       data = gatherRows(x, idx);
       n = idx.length;
     }
@@ -292,7 +297,8 @@ export class RffOneClassSvm implements AnomalyModel {
     const v = new Float64Array(D);
     for (let r = 0; r < n; r++) {
       featurize(r);
-      if (Z) for (let c = 0, at = r * D; c < D; c++) Z[at + c] = zrow[c]!; // (a loop: set() converting to f32 is slow)
+      // A loop, not Z.set(zrow): set() converting float64 to float32 is slow in V8.
+      if (Z) for (let c = 0, at = r * D; c < D; c++) Z[at + c] = zrow[c]!;
       for (let c = 0; c < D; c++) v[c] += zrow[c]!;
     }
     for (let c = 0; c < D; c++) v[c]! /= n;
@@ -307,7 +313,7 @@ export class RffOneClassSvm implements AnomalyModel {
 
     // SGD with w = scale * v; averaged over the last half of the steps.
     let scale = 1;
-    const t0 = Math.min(n, 1000);
+    const t0 = Math.max(2, Math.min(n, 1000)); // >= 2 keeps eta <= 1/2, so scale stays > 0
     const total = epochs * n;
     const avgFrom = Math.floor(total / 2);
     const acc = new Float64Array(D);
@@ -387,6 +393,19 @@ export class RffOneClassSvm implements AnomalyModel {
   /** -decision of one row; no checks. */
   scoreRow(data: Float64Array, offset: number): number {
     return -this.decisionRow(data, offset);
+  }
+
+  /** The random Fourier features z(x) of each row (rows x components), as sklearn's RBFSampler.transform. */
+  transform(x: Matrix): Matrix {
+    checkMatrix('RffOneClassSvm.transform', x, this.cols, true);
+    const D = this.components;
+    const out = new Float64Array(x.rows * D);
+    const z = this.zBuf;
+    for (let i = 0; i < x.rows; i++) {
+      project(this.wt, this.phases, this.cols, x.data, i * this.cols, z);
+      for (let c = 0; c < D; c++) out[i * D + c] = this.zScale * fastCos(z[c]!);
+    }
+    return { rows: x.rows, cols: D, data: out };
   }
 
   decision(x: Matrix): Float64Array {

@@ -8,6 +8,10 @@
  *     model.scoreRow(data, off);   // one row, no allocation, no checks (hot path)
  *     model.explain(row, top?, names?);
  *     const again = OneClassSvm.fromJSON(JSON.parse(JSON.stringify(model.toJSON())));
+ *     model.decisionRow(data, off); model.rho; model.gamma; model.nSupport; model.nBounded; model.iterations;
+ *
+ * Options (defaults): nu 0.1 (sklearn's default is 0.5: pass it to compare), gamma 'scale', tol 1e-3,
+ * shrinking true, cacheMb 200, maxSamples 10,000, seed 0, maxIter max(1e7, 100 * l).
  *
  * The dual, in libsvm's scaling: min 1/2 a^T Q a subject to 0 <= a_i <= 1 and sum a_i = nu * l, with
  * Q_ij = K(x_i, x_j) = exp(-gamma * |x_i - x_j|^2). As libsvm: the first floor(nu * l) alphas start at 1 and
@@ -29,9 +33,9 @@
  * in input order). gamma 'scale' is sklearn's 1 / (cols * var(x)) over every value of the whole input.
  * The model does not standardise columns: scale the features first (gamma is one width for all of them).
  *
- * Explanation (`explain`): the reference is the nearest free support vector (0 < a_i < 1; these lie on the
- * decision boundary, i.e. the closest "just normal" training rows), or the per-column median of the fitted
- * rows when there is none. For each feature j, the row's value is replaced by the reference's value and
+ * Explanation (`explain`): the reference is the nearest (Euclidean) free support vector (0 < a_i < 1; these
+ * lie on the decision boundary: the closest "just normal" training rows), or the per-column median of the
+ * fitted rows when there is none. For each feature j, the row value is replaced by the reference value and
  * weight_j = decision(row with x_j := ref_j) - decision(row) = the drop in score (same unit as the score).
  * As the other models: only features with weight > 0, largest first (ties by column), at most `top`
  * (default all). It costs (cols + 1) decision evaluations.
@@ -45,7 +49,7 @@ import type { AnomalyModel, Contribution, Matrix } from './types.js';
 export type Gamma = number | 'scale';
 
 export interface OneClassSvmOptions {
-  /** Upper bound on the fraction of training outliers, lower bound on the fraction of SVs; (0, 1]. Default 0.1. */
+  /** In (0, 1]: at most this fraction of training rows outside, at least this fraction SVs. Default 0.1. */
   nu?: number;
   /** RBF width: a positive number or 'scale' (1 / (cols * var(x))). Default 'scale'. */
   gamma?: Gamma;
@@ -57,7 +61,7 @@ export interface OneClassSvmOptions {
   cacheMb?: number;
   /** Fit on a seeded sample of this many rows when there are more. Default 10,000. */
   maxSamples?: number;
-  /** Iteration cap; default max(10,000,000, 100 * l) like libsvm. */
+  /** Iteration cap; default max(10,000,000, 100 * l) like libsvm. `iterations === maxIter`: stopped early. */
   maxIter?: number;
   /** Seed of the row sample. Default 0. */
   seed?: number;
@@ -189,7 +193,7 @@ export function columnMedians(data: Float64Array, rows: number, cols: number): F
   return out;
 }
 
-/** Index of the row of `refs` (row-major, `cols` wide) nearest to `row` in Euclidean distance (first on ties). */
+/** Index of the row of `refs` (row-major, `cols` wide) nearest to `row` (Euclidean; first on ties). */
 export function nearestRow(refs: Float64Array, cols: number, row: ArrayLike<number>): number {
   const n = refs.length / cols;
   let best = -1;
@@ -586,7 +590,7 @@ function solveOneClass(
       if (g >= gmax2) gmax2 = g;
       if (gradDiff > 0) {
         const quad = 2 - 2 * Qi![o]!;
-        const objDiff = -gradDiff;
+        const objDiff = quad > 0 ? -(gradDiff * gradDiff) / quad : -(gradDiff * gradDiff) / TAU;
         if (objDiff <= objDiffMin) {
           gminIdx = o;
           objDiffMin = objDiff;
@@ -676,7 +680,8 @@ function solveOneClass(
   let lb = -Infinity;
   let nrFree = 0;
   let sumFree = 0;
-  for (let o = 0; o < l; o++) {
+  for (let p = 0; p < l; p++) {
+    const o = perm[p]!; // libsvm's order, so that sum_free adds up to the same bits
     const g = G[o]!;
     if (status[o] === UPPER) lb = Math.max(lb, g);
     else if (status[o] === LOWER) ub = Math.min(ub, g);
@@ -838,7 +843,7 @@ export class OneClassSvm implements AnomalyModel {
     return out;
   }
 
-  /** Per feature, how much the decision value rises when it takes the nearest free SV's value (see header). */
+  /** Per feature, how much the decision rises when it takes the nearest free SV's value (see header). */
   explain(row: ArrayLike<number>, top?: number, names?: readonly string[]): Contribution[] {
     const where = 'OneClassSvm.explain';
     checkRow(where, row, this.cols);

@@ -1,4 +1,7 @@
 /**
+ * Spatial indexes for Euclidean neighbour queries: a KD-tree (any number of columns) and, below, a uniform
+ * grid for a fixed radius over 1- or 2-column data (DBSCAN's fast path).
+ *
  * A KD-tree over the rows of a row-major Float64Array, for radius and nearest-neighbour queries in
  * Euclidean distance (DBSCAN's neighbourhoods and its nearest-core-point score).
  *
@@ -18,6 +21,7 @@
  *   tree.countWithin(q, qOffset, r, limit = Infinity) -> count   (stops counting at `limit`)
  *   tree.nearest(q, qOffset) -> original row index (tree.lastDist2: its squared distance; -1 if empty)
  *   new IndexList() -> a growable Int32Array of results: .items, .length, .clear()
+ *   Grid.build(data, rows, cols, r) -> grid | null; grid.radius(q, qOffset, out) -> count  (see Grid)
  */
 
 /** A growable list of row indices, reused across queries. */
