@@ -192,8 +192,30 @@ export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io
   return 0;
 }
 
+/** Every event of the store, in time order, as FeatureEvents; returns how many. */
+export async function forEachStoredEvent(dir: string, fn: (e: FeatureEvent) => void): Promise<number> {
+  const s = await openStore(dir);
+  if (s === null) throw new CliError(`no events in '${dir}' (run apiwarden ingest --store ${dir} first)`);
+  let n = 0;
+  try {
+    const cols = STORE_COLUMNS.map((c) => `"${c}"`).join(', ');
+    const result = await s.conn.stream(`SELECT ${cols} FROM events ORDER BY ts, seq`);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (chunk === null || chunk.rowCount === 0) break;
+      for (const r of chunk.getRows()) {
+        n++;
+        fn(rowToEvent(r));
+      }
+    }
+  } finally {
+    s.close();
+  }
+  return n;
+}
+
 /** A store row (columns in STORE_COLUMNS order) as a FeatureEvent. */
-function rowToEvent(r: readonly unknown[]): FeatureEvent {
+export function rowToEvent(r: readonly unknown[]): FeatureEvent {
   const n = (v: unknown): number | null => (v === null ? null : Number(v));
   const sens = r[17] as { items?: unknown[] } | null;
   return {

@@ -5,11 +5,15 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { FORMATS } from '../parsers/registry.js';
 import { ATTACK_TYPES, ATTACKS } from '../simulate/attacks.js';
 import { RENDER_FORMATS } from '../simulate/render.js';
+import { type AnalyzeFlags, runAnalyze } from './analyze.js';
 import { type DemoFlags, runDemo } from './demo.js';
+import { type EvalFlags, runEval } from './eval.js';
 import { type FeaturesFlags, runFeatures } from './features.js';
 import { type InventoryFlags, runInventory } from './inventory.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
+import { type ProfileFlags, runProfile } from './profile.js';
+import { registerScore } from './score.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
 
@@ -217,6 +221,57 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .action(async (inputs: string[], flags: IngestFlags) => {
       setExit(await runIngest(inputs, flags, io));
+    });
+
+  registerScore(readsTraffic(program.command('score')), io, setExit);
+
+  readsTraffic(program.command('analyze'))
+    .description(
+      'Detect abuse: learn the profile (or take --profile), judge every event, write alerts, incidents and a report (docs/output.md)',
+    )
+    .requiredOption(
+      '-o, --out <dir>',
+      'directory for alerts.jsonl, incidents.jsonl, inventory.json, profile.json, summary.json, report.html',
+    )
+    .option(
+      '--profile <file>',
+      'judge against this profile (apiwarden profile) instead of learning one from the inputs',
+    )
+    .addHelpText(
+      'after',
+      '\nWithout --profile the inputs are read twice: once to learn thresholds, once to judge.\nExample:\n  apiwarden analyze access.log --out results/ && apiwarden eval --labels labels.json --incidents results/incidents.jsonl\n',
+    )
+    .action(async (inputs: string[], flags: AnalyzeFlags) => {
+      setExit(await runAnalyze(inputs, flags, io));
+    });
+
+  readsTraffic(program.command('profile'))
+    .description(
+      'Learn per-endpoint thresholds from traffic (DBSCAN per period, docs/profiling.md); `profile show FILE` prints the limits',
+    )
+    .option('-o, --out <file>', 'where to write the profile (JSON)')
+    .option('--store <dir>', 'learn from the event store instead of inputs')
+    .option('--endpoint <text>', 'profile show: only endpoints containing this text')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  apiwarden profile access.log --out profile.json\n  apiwarden profile --store st/ --out profile.json\n  apiwarden profile show profile.json --endpoint login\n',
+    )
+    .action(async (inputs: string[], flags: ProfileFlags) => {
+      setExit(await runProfile(inputs, flags, io));
+    });
+
+  program
+    .command('eval')
+    .description(
+      "Score incidents against ground truth (the simulator's labels.json): recall, latency, benign flagged",
+    )
+    .requiredOption('--labels <file>', 'labels.json written by apiwarden simulate')
+    .requiredOption('--incidents <file>', 'incidents.jsonl written by apiwarden analyze')
+    .option('--summary <file>', 'summary.json of the analysis (default: beside the incidents)')
+    .option('--scores <file>', 'request scores (default: request-scores.jsonl beside the incidents, if any)')
+    .option('--json', 'print the result as JSON')
+    .action(async (flags: EvalFlags) => {
+      setExit(await runEval(flags, io));
     });
 
   program

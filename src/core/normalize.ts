@@ -7,6 +7,7 @@ import type { ApiEvent, Origin, QueryParams } from './event.js';
 import {
   type Credential,
   CredentialCache,
+  jwtSubject,
   parseCookies,
   redactBody,
   redactCookieHeader,
@@ -108,6 +109,14 @@ const nz = (s: string | null | undefined): string | null =>
   s === null || s === undefined || s === '' || s === '-' ? null : s;
 const num = (n: number): number | null => (Number.isNaN(n) || n < 0 ? null : n);
 const MAX_ID = 256;
+/** A JWT handed out under a token-ish key of a JSON answer (`"access_token": "eyJ…"`). */
+const ISSUED_JWT = /"(?:access_token|id_token|token|jwt)"\s*:\s*"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"/;
+
+function issuedSubject(body: string): string | null {
+  if (body.indexOf('eyJ') === -1) return null;
+  const m = ISSUED_JWT.exec(body.length > 65_536 ? body.slice(0, 65_536) : body);
+  return m === null ? null : jwtSubject(m[1]!);
+}
 const METHOD_TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,32}$/;
 
 export class Normalizer {
@@ -246,6 +255,9 @@ export class Normalizer {
 
     let user = cred !== null && scheme !== 'basic' ? cred.subject : null;
     user ??= nz(d.consumer) ?? nz(d.remoteUser) ?? (cred !== null ? cred.subject : null);
+    // A request answered with a JWT (a login) authenticated as that token's subject: the link from the
+    // address that logged in to the account, even when the token is never used afterwards.
+    if (user === null && status >= 200 && status < 300 && d.responseBody !== null) user = issuedSubject(d.responseBody);
     let device = h === null ? null : nz(h[this.options.deviceHeader]);
     if (device === null && cookies !== null && this.options.deviceCookie !== null) {
       device = nz(cookies[this.options.deviceCookie]);

@@ -17,8 +17,13 @@ export interface DetectorContext {
   span(kind: ActorKind, value: string): { first: number; last: number } | undefined;
   /** Distinct tokens and devices seen from an IP in the current hour (a NAT or an office carries many). */
   identitiesBehind(ip: string): number;
-  /** Actors of other kinds tied to this one: the user a token or device authenticated as. */
-  linked(kind: ActorKind, value: string): ActorRef[];
+  /**
+   * Actors of other kinds tied to this one: the user a token or device authenticated as, and the addresses
+   * that carried a token at or after `since`.
+   */
+  linked(kind: ActorKind, value: string, since: number): ActorRef[];
+  /** Users an IP logged in as (successful authentication answered for that user), at most a few. */
+  loggedIn(ip: string): string[];
   emit(f: Finding): void;
 }
 

@@ -19,12 +19,31 @@ import type { ActorRef, Alert } from './types.js';
 const MAX_ACTORS = 2_000_000;
 const HOUR = 3_600_000;
 const MAX_IDS_PER_IP = 256;
+const MAX_LOGINS_PER_IP = 16;
+const MAX_IPS_PER_TOKEN = 8;
 
 /** Per IP, the tokens and devices seen from it this hour; per token and device, the user it carried. */
 class Identities {
   private readonly behind = new Map<string, { hour: number; ids: Set<string> }>();
   private readonly users = new Map<string, string>();
+  private readonly logins = new Map<string, string[]>();
+  /** Per token: the addresses that carried it, with when they last did (at most MAX_IPS_PER_TOKEN). */
+  private readonly carriers = new Map<string, Map<string, number>>();
   see(e: FeatureEvent): void {
+    if (e.token !== null) {
+      let c = this.carriers.get(e.token);
+      if (c === undefined && this.carriers.size < MAX_ACTORS) {
+        c = new Map();
+        this.carriers.set(e.token, c);
+      }
+      if (c !== undefined && (c.has(e.ip) || c.size < MAX_IPS_PER_TOKEN)) c.set(e.ip, e.ts);
+    }
+    if (e.user !== null && e.scenario === 'authentication' && e.status >= 200 && e.status < 300) {
+      const l = this.logins.get(e.ip);
+      if (l === undefined) {
+        if (this.logins.size < MAX_ACTORS) this.logins.set(e.ip, [e.user]);
+      } else if (l.length < MAX_LOGINS_PER_IP && !l.includes(e.user)) l.push(e.user);
+    }
     const hour = Math.floor(e.ts / HOUR);
     if (e.token !== null || e.device !== null) {
       let b = this.behind.get(e.ip);
@@ -43,12 +62,19 @@ class Identities {
       if (e.device !== null) this.users.set(`d${e.device}`, e.user);
     }
   }
+  loggedIn(ip: string): string[] {
+    return this.logins.get(ip) ?? [];
+  }
   count(ip: string): number {
     return this.behind.get(ip)?.ids.size ?? 0;
   }
-  linked(kind: ActorKind, value: string): ActorRef[] {
+  linked(kind: ActorKind, value: string, since: number): ActorRef[] {
+    const out: ActorRef[] = [];
     const u = kind === 'token' ? this.users.get(`t${value}`) : kind === 'device' ? this.users.get(`d${value}`) : undefined;
-    return u === undefined ? [] : [{ kind: 'user', value: u }];
+    if (u !== undefined) out.push({ kind: 'user', value: u });
+    // The addresses that carried a token during the behaviour (a stolen token used from a new address).
+    if (kind === 'token') for (const [ip, last] of this.carriers.get(value) ?? []) if (last >= since) out.push({ kind: 'ip', value: ip });
+    return out;
   }
 }
 
@@ -125,7 +151,8 @@ export class DetectionRun {
       scenarioOf: this.scenarios.of,
       span: (kind, value) => this.spans[kind].get(value),
       identitiesBehind: (ip) => this.identities.count(ip),
-      linked: (kind, value) => this.identities.linked(kind, value),
+      linked: (kind, value, since) => this.identities.linked(kind, value, since),
+      loggedIn: (ip) => this.identities.loggedIn(ip),
       emit: (f: Finding) => {
         this.findings++;
         this.book.add(f);

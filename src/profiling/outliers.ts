@@ -66,8 +66,9 @@ export function periodOutliers(values: ArrayLike<number>, minPts = 5): PeriodOut
     if (core[i]) nextCore = i;
     if (nextCore >= 0 && x[nextCore]! - x[i]! <= eps) inCluster[i] = 1;
   }
-  // The bulk: the cluster that holds the median. Outliers are what lies above it and outside every cluster,
-  // and clusters above it that are small (under minPts * 2 actors, or 1% of the period).
+  // The bulk: the cluster that holds the median. Outliers are what lies above it: noise, and further clusters
+  // (a crowd that behaves alike but apart from everyone else — a botnet — is not normal for being a crowd; a
+  // crowd that is normal, like a flash sale, is connected to the bulk and part of it).
   const median = n >> 1;
   let bulkEnd = median;
   while (bulkEnd + 1 < n && inCluster[bulkEnd + 1] && x[bulkEnd + 1]! - x[bulkEnd]! <= eps) bulkEnd++;
@@ -75,7 +76,6 @@ export function periodOutliers(values: ArrayLike<number>, minPts = 5): PeriodOut
   let inlierMax = x[bulkEnd]!;
   let minOutlier: number | null = null;
   let outliers = 0;
-  const small = Math.max(minPts * 2, Math.ceil(0.01 * n));
   let i = bulkEnd + 1;
   while (i < n) {
     if (!inCluster[i]) {
@@ -87,12 +87,8 @@ export function periodOutliers(values: ArrayLike<number>, minPts = 5): PeriodOut
     // A further cluster: [i, j].
     let j = i;
     while (j + 1 < n && inCluster[j + 1] && x[j + 1]! - x[j]! <= eps) j++;
-    const size = j - i + 1;
-    if (size >= small && minOutlier === null) inlierMax = x[j]!;
-    else {
-      if (minOutlier === null) minOutlier = x[i]!;
-      outliers += size;
-    }
+    if (minOutlier === null) minOutlier = x[i]!;
+    outliers += j - i + 1;
     i = j + 1;
   }
   const back = (v: number) => Math.round(Math.expm1(v) * 1e6) / 1e6;

@@ -16,6 +16,8 @@ export const PROFILE_VERSION = 1;
 export const DEFAULT_PERIOD_MS = 3_600_000;
 /** A period with fewer actors says nothing about outliers. */
 const MIN_PERIOD_ACTORS = 8;
+/** Fewer actors than this per period on average: the periods are pooled into one. */
+const SPARSE_ACTORS = 30;
 /** An endpoint needs this many actor-periods of its own; otherwise it borrows its scenario's threshold. */
 const MIN_SUPPORT = 30;
 /**
@@ -118,8 +120,9 @@ export function learnThreshold(g: Peaks): Threshold | null {
     if (o.minOutlier !== null && (seed === null || o.minOutlier > seed)) seed = o.minOutlier;
   }
   let pooled = false;
-  if (periods === 0) {
-    // Too few actors in any one period (an endpoint a handful of clients call all day): pool the periods.
+  if (periods === 0 || actors < SPARSE_ACTORS * periods) {
+    // Too few actors per period (an endpoint a handful of clients call all day, a rare behaviour like OTP
+    // requests): one period's bulk is a handful of actors, which a few attackers can outnumber. Pool them.
     if (all.length < MIN_SUPPORT) return null;
     const o = periodOutliers(all);
     periods = g.size;
@@ -282,4 +285,31 @@ export function thresholdFor(p: Profile, feature: string, endpoint: string | nul
   if (fp === undefined) return null;
   if (!fp.perEndpoint || endpoint === null) return fp.population;
   return fp.endpoints[endpoint] ?? fp.scenarios[scenario] ?? fp.population;
+}
+
+/** Reads a profile file's text: the kind and version are checked, and the shape of every threshold. */
+export function readProfile(text: string): { ok: true; value: Profile } | { ok: false; error: string } {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    return { ok: false, error: `not JSON (${(e as Error).message})` };
+  }
+  const p = doc as Partial<Profile> | null;
+  if (p === null || typeof p !== 'object' || p.kind !== 'apiwarden-profile')
+    return { ok: false, error: "not an apiwarden profile (expected \"kind\": \"apiwarden-profile\"; write one with apiwarden profile)" };
+  if (p.version !== PROFILE_VERSION)
+    return { ok: false, error: `profile version ${String(p.version)} is not supported (this apiwarden reads version ${PROFILE_VERSION}); learn it again with apiwarden profile` };
+  if (typeof p.features !== 'object' || p.features === null) return { ok: false, error: 'field "features" must be an object' };
+  for (const [name, f] of Object.entries(p.features)) {
+    const all: [string, unknown][] = [['population', f.population], ...Object.entries(f.endpoints ?? {}).map(([k, v]) => [`endpoints["${k}"]`, v] as [string, unknown]), ...Object.entries(f.scenarios ?? {}).map(([k, v]) => [`scenarios["${k}"]`, v] as [string, unknown])];
+    for (const [where, t] of all) {
+      if (t === null && where === 'population') continue;
+      const th = (t as Threshold | undefined)?.threshold;
+      if (typeof th !== 'number' || !Number.isFinite(th))
+        return { ok: false, error: `features["${name}"].${where}.threshold must be a number` };
+    }
+  }
+  if (typeof p.habitual !== 'object' || p.habitual === null) return { ok: false, error: 'field "habitual" must be an object' };
+  return { ok: true, value: p as Profile };
 }

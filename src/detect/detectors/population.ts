@@ -236,6 +236,9 @@ export class PopulationDetector implements Detector {
   ): void {
     members.sort();
     const actors: ActorRef[] = members.map((m) => ({ kind: 'ip', value: m }));
+    // Accounts the group got into: the outcome that matters most in a stuffing campaign.
+    if (type === 'credential_stuffing')
+      for (const m of members) for (const u of this.ctx.loggedIn(m)) actors.push({ kind: 'user', value: u });
     let first = end;
     let last = start;
     for (const m of members) {

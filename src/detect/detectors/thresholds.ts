@@ -56,7 +56,7 @@ export class ThresholdDetector implements Detector {
     this.ctx.emit({
       type,
       detector: this.name,
-      actors: [ref, ...this.ctx.linked(sig.actor, actor)],
+      actors: [ref, ...this.ctx.linked(sig.actor, actor, s.windowStart)],
       endpoints: endpoint === null ? [] : [endpoint],
       windowStart: s.windowStart,
       detectedTs: s.windowEnd,

@@ -1,0 +1,190 @@
+/**
+ * `apiwarden analyze`: traffic in, findings out (docs/output.md). Without --profile it reads the inputs twice:
+ * first to learn the profile (thresholds, habitual actors) and the inventory, then to judge every event
+ * against that profile through the same detection pipeline the live path runs. With --profile it judges in
+ * one pass. Writes alerts.jsonl, incidents.jsonl, inventory.json, profile.json, summary.json, report.html.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ApiEvent } from '../core/event.js';
+import { loadConfig } from '../config/load.js';
+import { defaultConfig } from '../config/schema.js';
+import { groupIncidents, type Incident } from '../detect/incidents.js';
+import { DetectionRun, ProfilingRun } from '../detect/run.js';
+import type { Alert } from '../detect/types.js';
+import { Enricher } from '../features/enrich.js';
+import { Inventory } from '../inventory/catalog.js';
+import { type Profile, readProfile } from '../profiling/profile.js';
+import { SensitiveScanner } from '../sensitive/scanner.js';
+import type { EventSink } from '../sinks/types.js';
+import { int, terminalSafe } from './human.js';
+import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
+import { analysisReport } from './report-html.js';
+
+export interface AnalyzeFlags extends ParseFlags {
+  out?: string;
+  profile?: string;
+}
+
+/** Pass 1: enrich, learn the profile and the inventory. */
+class LearnSink implements EventSink {
+  readonly enricher: Enricher;
+  readonly run = new ProfilingRun();
+  constructor(
+    scanner: SensitiveScanner,
+    readonly inventory: Inventory,
+  ) {
+    this.enricher = new Enricher(scanner);
+  }
+  async write(events: readonly ApiEvent[]): Promise<void> {
+    for (const e of events) {
+      this.inventory.add(e);
+      this.run.push(this.enricher.enrich(e));
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+/** Pass 2: enrich, judge. */
+class DetectSink implements EventSink {
+  readonly enricher: Enricher;
+  /** Events per hour, for the report. */
+  readonly hourly = new Map<number, number>();
+  constructor(
+    scanner: SensitiveScanner,
+    readonly run: DetectionRun,
+    readonly inventory: Inventory | null,
+  ) {
+    this.enricher = new Enricher(scanner);
+  }
+  async write(events: readonly ApiEvent[]): Promise<void> {
+    for (const e of events) {
+      this.inventory?.add(e);
+      const h = Math.floor(e.ts / 3_600_000) * 3_600_000;
+      this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
+      this.run.push(this.enricher.enrich(e));
+    }
+  }
+  async close(): Promise<void> {}
+}
+
+export async function loadProfileFile(path: string): Promise<Profile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new CliError(
+      `cannot read --profile '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (write one with apiwarden profile)' : (e as Error).message}`,
+    );
+  }
+  const r = readProfile(text);
+  if (!r.ok) throw new CliError(`${path}: ${r.error}`, 2);
+  return r.value;
+}
+
+const jsonl = (rows: readonly unknown[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
+
+export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io): Promise<number> {
+  const dir = flags.out;
+  if (dir === undefined || dir === '' || dir === '-')
+    throw new CliError('--out DIR is required (alerts.jsonl, incidents.jsonl, report.html … are written there)', 2);
+  const args = inputs.length === 0 ? ['-'] : inputs;
+  if (flags.profile === undefined && args.includes('-'))
+    throw new CliError(
+      'analyze reads its input twice (learn the profile, then judge): give files, or a profile with --profile',
+      2,
+    );
+  let sensitive = defaultConfig().sensitive;
+  if (flags.config !== undefined) {
+    const c = await loadConfig(flags.config);
+    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
+    sensitive = c.value.sensitive;
+  }
+  const started = performance.now();
+  const given = flags.profile === undefined ? null : await loadProfileFile(flags.profile);
+  await mkdir(dir, { recursive: true });
+  const parseFlags: ParseFlags = {
+    ...flags,
+    out: undefined,
+    json: false,
+    quarantine: flags.quarantine ?? join(dir, 'quarantine.jsonl'),
+    captureHeaders: true,
+    captureBodies: true,
+  };
+  const inventory = new Inventory({ scanner: new SensitiveScanner(sensitive) });
+  let profile: Profile;
+  let learnSummary: ParseSummary | null = null;
+  if (given === null) {
+    if (!flags.quiet) io.stderr.write('pass 1 of 2: learning the profile and the inventory\n');
+    const learn = new LearnSink(new SensitiveScanner(sensitive), inventory);
+    learnSummary = await parseInputs(args, parseFlags, io, learn);
+    profile = learn.run.build();
+  } else profile = given;
+  const learnedSec = (performance.now() - started) / 1000;
+  if (!flags.quiet) io.stderr.write(given === null ? 'pass 2 of 2: detection\n' : 'detection\n');
+  const run = new DetectionRun(profile);
+  const detect = new DetectSink(new SensitiveScanner(sensitive), run, given === null ? null : inventory);
+  const summary = await parseInputs(args, { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine }, io, detect);
+  const alerts = run.finish();
+  const incidents = groupIncidents(alerts);
+  const totalSec = (performance.now() - started) / 1000;
+  const inv = inventory.report();
+  const stats = run.stats();
+  const out = {
+    kind: 'apiwarden-analysis',
+    version: 1,
+    inputs: summary.inputs,
+    format: summary.format,
+    events: summary.events,
+    malformed: summary.malformed,
+    firstEvent: summary.firstEvent,
+    lastEvent: summary.lastEvent,
+    actors: { ...stats.actors, total: stats.actors.ip + stats.actors.token + stats.actors.device + stats.actors.user },
+    endpoints: inv.endpoints.length,
+    profile: given === null ? 'learned from the inputs (pass 1)' : flags.profile,
+    alerts: countBy(alerts, (a) => a.type),
+    incidents: countBy(incidents, (i) => i.type),
+    severities: countBy(incidents, (i) => i.severity),
+    seconds: { learn: round(learnedSec), total: round(totalSec) },
+    eventsPerSec: Math.round((summary.events * (given === null ? 2 : 1)) / Math.max(totalSec, 1e-9)),
+    peakRssBytes: process.memoryUsage().rss,
+  };
+  await writeFile(join(dir, 'alerts.jsonl'), jsonl(alerts));
+  await writeFile(join(dir, 'incidents.jsonl'), jsonl(incidents));
+  await writeFile(join(dir, 'inventory.json'), `${JSON.stringify(inv, null, 2)}\n`);
+  await writeFile(join(dir, 'profile.json'), `${JSON.stringify(profile, null, 2)}\n`);
+  await writeFile(join(dir, 'summary.json'), `${JSON.stringify(out, null, 2)}\n`);
+  await writeFile(
+    join(dir, 'report.html'),
+    analysisReport({ summary: out, alerts, incidents, hourly: [...detect.hourly].sort((a, b) => a[0] - b[0]) }),
+  );
+  if (flags.json) io.stdout.write(`${JSON.stringify({ parse: learnSummary ?? summary, ...out })}\n`);
+  else if (!flags.quiet) {
+    io.stderr.write(humanSummary(summary));
+    io.stdout.write(incidentTable(incidents, alerts));
+    io.stdout.write(
+      `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
+    );
+  }
+  return 0;
+}
+
+function countBy<T>(xs: readonly T[], f: (x: T) => string): Record<string, number> {
+  const o: Record<string, number> = {};
+  for (const x of xs) o[f(x)] = (o[f(x)] ?? 0) + 1;
+  return o;
+}
+
+const round = (v: number) => Math.round(v * 10) / 10;
+
+function incidentTable(incidents: readonly Incident[], _alerts: readonly Alert[]): string {
+  if (incidents.length === 0) return 'no incidents\n';
+  const lines = ['severity  type                 actors  detected (UTC)       explanation'];
+  for (const i of incidents.slice(0, 40)) {
+    lines.push(
+      `${i.severity.padEnd(9)} ${i.type.padEnd(20)} ${String(i.actors.length).padStart(6)}  ${new Date(i.detectedTs).toISOString().slice(0, 19).replace('T', ' ')}  ${terminalSafe(i.explanation).slice(0, 110)}`,
+    );
+  }
+  if (incidents.length > 40) lines.push(`… and ${incidents.length - 40} more (incidents.jsonl)`);
+  return `${lines.join('\n')}\n`;
+}
