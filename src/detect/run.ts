@@ -7,6 +7,7 @@
  */
 import type { ActorKind } from '../core/event.js';
 import type { FeatureEvent } from '../features/enrich.js';
+import { CrawlerVerifier } from '../enrich/crawlers.js';
 import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
@@ -119,6 +120,9 @@ export class ProfilingRun {
 export interface DetectionStats {
   events: number;
   findings: number;
+  /** Findings about verified search-engine crawlers, set aside (src/enrich/crawlers.ts). */
+  verifiedCrawlerFindings: number;
+  verifiedCrawlers: number;
   actors: Record<ActorKind, number>;
 }
 
@@ -139,6 +143,10 @@ export class DetectionRun {
   readonly ctx: DetectorContext;
   events = 0;
   findings = 0;
+  private readonly verifier = new CrawlerVerifier();
+  /** Addresses proven to be a published crawler (bounded). */
+  private readonly crawlers = new Set<string>();
+  private crawlerFindings = 0;
 
   constructor(
     readonly profile: Profile,
@@ -154,8 +162,16 @@ export class DetectionRun {
       linked: (kind, value, since) => this.identities.linked(kind, value, since),
       loggedIn: (ip) => this.identities.loggedIn(ip),
       emit: (f: Finding) => {
+        // Verified crawlers are expected to read everything: their findings are counted and set aside. A
+        // population finding keeps its other members.
+        const actors = f.actors.filter((a) => !(a.kind === 'ip' && this.crawlers.has(a.value)));
+        if (actors.length < f.actors.length) {
+          this.crawlerFindings++;
+          const lead = f.actors[0]!;
+          if (actors.length === 0 || (lead.kind === 'ip' && this.crawlers.has(lead.value))) return;
+        }
         this.findings++;
-        this.book.add(f);
+        this.book.add(actors.length < f.actors.length ? { ...f, actors } : f);
       },
     };
     this.add(new ThresholdDetector(this.ctx, signals));
@@ -189,6 +205,10 @@ export class DetectionRun {
     this.see('device', e.device, e.ts);
     this.see('user', e.user, e.ts);
     this.identities.see(e);
+    if (e.userAgent !== null && !this.crawlers.has(e.ip) && this.crawlers.size < 100_000) {
+      const v = this.verifier.check(e.ip, e.userAgent);
+      if (v?.verified) this.crawlers.add(e.ip);
+    }
     for (let i = 0; i < this.eventDetectors.length; i++) this.eventDetectors[i]!.onEvent!(e);
     this.snapshots(this.engine.push(e));
   }
@@ -214,6 +234,8 @@ export class DetectionRun {
     return {
       events: this.events,
       findings: this.findings,
+      verifiedCrawlerFindings: this.crawlerFindings,
+      verifiedCrawlers: this.crawlers.size,
       actors: {
         ip: this.spans.ip.size,
         token: this.spans.token.size,
