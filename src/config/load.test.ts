@@ -49,7 +49,7 @@ describe('config', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.error).toContainEqual(
-        expect.stringMatching(/^unknown key 'inptu' \(valid: input, events, quarantine, sensitive\)$/),
+        expect.stringMatching(/^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel\)$/),
       );
       expect(r.error).toContainEqual(
         expect.stringMatching(/^unknown key 'trustedProxy' in events \(valid: trustedProxies, /),

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
+import { INTEL_CATEGORIES, INTEL_KINDS, MIN_REFRESH_MS } from '../enrich/intel.js';
 import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
 import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
 
@@ -134,14 +135,88 @@ export const sensitiveSchema = z.strictObject({
     .default(null),
 });
 
+/** One threat-intel list (docs/intel.md, "Configuration"). */
+export const intelSourceSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+      message: 'expected a list name of letters, digits, _ . - (at most 64), such as tor-exits',
+    }),
+    kind: z.enum(INTEL_KINDS, { message: `expected one of ${INTEL_KINDS.join(', ')}` }),
+    /** Default per kind: tor → tor, aws and gcp → datacenter, useragent → scanner; required for ip. */
+    category: z
+      .enum(INTEL_CATEGORIES, { message: `expected one of ${INTEL_CATEGORIES.join(', ')}` })
+      .optional(),
+    /** Whose network the list names (aws and gcp set their own). */
+    provider: z.string().min(1).max(64).optional(),
+    file: z.string().min(1, { message: 'expected a path to the list file' }).optional(),
+    url: z
+      .string()
+      .refine((u) => URL.canParse(u) && /^https?:$/.test(new URL(u).protocol), {
+        message: 'expected an http:// or https:// URL such as https://check.torproject.org/torbulkexitlist',
+      })
+      .optional(),
+    refreshMs: z
+      .number()
+      .int()
+      .min(MIN_REFRESH_MS, { message: `expected at least ${MIN_REFRESH_MS} (one minute)` })
+      .max(7 * 86_400_000, { message: 'expected at most 604800000 (a week)' })
+      .optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.file !== undefined && s.url !== undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'give either file or url, not both; remove one of them',
+      });
+    if (s.file === undefined && s.url === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: [],
+        message: 'says nowhere to read the list from; add file: <path> or url: <http(s) URL>',
+      });
+    if (s.kind === 'ip' && s.category === undefined)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['category'],
+        message: `is required for kind ip; choose one of ${INTEL_CATEGORIES.join(', ')}`,
+      });
+  });
+
+export const intelSchema = z.strictObject({
+  sources: z
+    .array(intelSourceSchema)
+    .max(64, { message: 'expected at most 64 intel sources' })
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((s, i) => {
+        if (seen.has(s.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `'${s.name}' is used twice; give each intel source its own name`,
+          });
+        seen.add(s.name);
+      });
+    }),
+  /** How long one download may take. */
+  timeoutMs: z.number().int().min(100).max(600_000).default(30_000),
+  /** The largest list accepted (a file or a download). */
+  maxBytes: bytes(64 << 20),
+});
+
 export const configSchema = z.strictObject({
   input: inputSchema.default(inputSchema.parse({})),
   events: eventsSchema.default(eventsSchema.parse({})),
   quarantine: quarantineSchema.default(quarantineSchema.parse({})),
   sensitive: sensitiveSchema.default(sensitiveSchema.parse({})),
+  intel: intelSchema.default(intelSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;
 export type InputConfig = z.infer<typeof inputSchema>;
 export type SensitiveConfig = z.infer<typeof sensitiveSchema>;
+export type IntelConfig = z.infer<typeof intelSchema>;
+export type IntelSourceConfig = z.infer<typeof intelSourceSchema>;
 export const defaultConfig = (): Config => configSchema.parse({});

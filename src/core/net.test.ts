@@ -1,5 +1,14 @@
+import { isIP } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { CidrSet, DEFAULT_TRUSTED_PROXIES, ipv4ToInt, parseCidr, resolveClientIp, stripPort } from './net.js';
+import {
+  CidrSet,
+  DEFAULT_TRUSTED_PROXIES,
+  ipv4ToInt,
+  ipv6ToWords,
+  parseCidr,
+  resolveClientIp,
+  stripPort,
+} from './net.js';
 
 const trusted = new CidrSet(DEFAULT_TRUSTED_PROXIES);
 
@@ -62,5 +71,76 @@ describe('helpers', () => {
     expect(parseCidr('10.0.0.0/33')).toBeNull();
     expect(parseCidr('nope')).toBeNull();
     expect(() => new CidrSet(['10.0.0.0/40'])).toThrow(/invalid CIDR/);
+  });
+});
+
+describe('ipv6ToWords', () => {
+  const words = (s: string) => {
+    const out = new Uint32Array(4);
+    return ipv6ToWords(s, out) ? [...out] : null;
+  };
+  it('reads full, compressed, mixed-case and IPv4-tailed forms', () => {
+    expect(words('2001:db8::1')).toEqual([0x20010db8, 0, 0, 1]);
+    expect(words('2001:DB8:0:0:0:0:0:1')).toEqual([0x20010db8, 0, 0, 1]);
+    expect(words('::')).toEqual([0, 0, 0, 0]);
+    expect(words('::1')).toEqual([0, 0, 0, 1]);
+    expect(words('1::')).toEqual([0x00010000, 0, 0, 0]);
+    expect(words('::ffff:192.0.2.1')).toEqual([0, 0, 0xffff, 0xc0000201]);
+    expect(words('1:2:3:4:5:6:7::')).toEqual([0x00010002, 0x00030004, 0x00050006, 0x00070000]);
+    expect(words('ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff')).toEqual([
+      0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+    ]);
+  });
+  it('refuses what is not IPv6, zone ids included', () => {
+    for (const bad of [
+      '',
+      ':',
+      ':::',
+      '1.2.3.4',
+      '1::2::3',
+      '1:2:3:4:5:6:7:8:9',
+      '12345::',
+      'fe80::1%eth0',
+      '::1.2.3',
+      'g::',
+    ])
+      expect(words(bad), bad).toBeNull();
+  });
+  it('agrees with node:net isIP on random text (zone ids aside)', () => {
+    let seed = 12345;
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 4294967296;
+    };
+    const alphabet = '0123456789abcdefABCDEF:::..g';
+    let valid = 0;
+    for (let i = 0; i < 50_000; i++) {
+      let s = '';
+      const n = 1 + Math.floor(next() * 20);
+      for (let j = 0; j < n; j++) s += alphabet[Math.floor(next() * alphabet.length)];
+      const ok = words(s) !== null;
+      expect(ok, s).toBe(isIP(s) === 6);
+      if (ok) valid++;
+    }
+    expect(valid).toBeGreaterThan(300);
+  });
+});
+
+describe('parseCidr prefix strictness', () => {
+  it('refuses an empty or non-decimal prefix (an empty one would otherwise mean /0: every address)', async () => {
+    const { parseCidr } = await import('./net.js');
+    for (const bad of [
+      '10.0.0.1/',
+      '10.0.0.0/ 8',
+      '10.0.0.0/0x8',
+      '10.0.0.0/1e1',
+      '10.0.0.0/33',
+      '::/129',
+      '10.0.0.0/-1',
+    ])
+      expect(parseCidr(bad), bad).toBeNull();
+    expect(parseCidr('10.0.0.0/8')).toEqual(['10.0.0.0', 8, 'ipv4']);
+    expect(parseCidr('10.0.0.1')).toEqual(['10.0.0.1', 32, 'ipv4']);
+    expect(parseCidr('::/0')).toEqual(['::', 0, 'ipv6']);
   });
 });

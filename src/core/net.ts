@@ -24,8 +24,12 @@ export function parseCidr(s: string): [string, number, 'ipv4' | 'ipv6'] | null {
   const fam = isIP(addr);
   if (fam === 0) return null;
   const max = fam === 4 ? 32 : 128;
-  const prefix = slash === -1 ? max : Number(s.slice(slash + 1));
-  if (!Number.isInteger(prefix) || prefix < 0 || prefix > max) return null;
+  // Plain decimal digits only: Number() would read '' as 0 (so `10.0.0.1/` would match every address) and
+  // accept ' 8', '0x8' or '1e1'.
+  const digits = slash === -1 ? null : s.slice(slash + 1);
+  if (digits !== null && !/^\d{1,3}$/.test(digits)) return null;
+  const prefix = digits === null ? max : Number(digits);
+  if (prefix > max) return null;
   return [addr, prefix, fam === 4 ? 'ipv4' : 'ipv6'];
 }
 
@@ -158,4 +162,106 @@ export function resolveClientIp(
     if (isIP(r) !== 0) return r;
   }
   return peer;
+}
+
+/** Dotted-quad IPv4 in s[start, end) → unsigned 32-bit integer, or -1 (ipv4ToInt without the slice). */
+function ipv4At(s: string, start: number, end: number): number {
+  let n = 0;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = start; i < end; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || dots === 3) return -1;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+      dots++;
+    } else if (c >= 48 && c <= 57) {
+      part = part * 10 + (c - 48);
+      if (++digits > 3 || part > 255) return -1;
+    } else {
+      return -1;
+    }
+  }
+  return dots === 3 && digits > 0 ? n * 256 + part : -1;
+}
+
+/** The value of a hex digit's char code, or -1. */
+function hexValue(c: number): number {
+  if (c >= 48 && c <= 57) return c - 48;
+  const l = c | 0x20;
+  return l >= 97 && l <= 102 ? l - 87 : -1;
+}
+
+const GROUPS = new Uint16Array(8);
+
+/**
+ * IPv6 text → four unsigned 32-bit words, most significant first, written to `out` (no BigInt, no
+ * allocation). Accepts `::` compression, upper- or lower-case hex and a dotted IPv4 tail (`::ffff:1.2.3.4`).
+ * Returns false, leaving `out` unspecified, for anything else, including zone ids (`fe80::1%eth0`) and IPv4.
+ */
+export function ipv6ToWords(s: string, out: Uint32Array): boolean {
+  const len = s.length;
+  if (len < 2 || len > 45) return false;
+  let n = 0;
+  /** Number of groups before `::`, or -1 when there is none. */
+  let gap = -1;
+  let i = 0;
+  if (s.charCodeAt(0) === 58) {
+    if (s.charCodeAt(1) !== 58) return false;
+    gap = 0;
+    i = 2;
+  }
+  while (i < len) {
+    if (n === 8) return false;
+    const start = i;
+    let v = 0;
+    while (i < len) {
+      const h = hexValue(s.charCodeAt(i));
+      if (h === -1) break;
+      v = v * 16 + h;
+      i++;
+    }
+    if (i < len && s.charCodeAt(i) === 46) {
+      // A dotted IPv4 tail: the last 32 bits.
+      if (n > 6) return false;
+      const v4 = ipv4At(s, start, len);
+      if (v4 === -1) return false;
+      GROUPS[n++] = v4 >>> 16;
+      GROUPS[n++] = v4 & 0xffff;
+      i = len;
+      break;
+    }
+    if (i === start || i - start > 4) return false;
+    GROUPS[n++] = v;
+    if (i === len) break;
+    if (s.charCodeAt(i) !== 58) return false;
+    i++;
+    if (i === len) return false;
+    if (s.charCodeAt(i) === 58) {
+      if (gap !== -1) return false;
+      gap = n;
+      i++;
+    }
+  }
+  if (gap === -1 ? n !== 8 : n > 7) return false;
+  // Expand `::`: the groups after it move to the end, zeros in between.
+  for (let w = 0; w < 4; w++) {
+    let hi = 0;
+    let lo = 0;
+    const a = 2 * w;
+    const b = a + 1;
+    if (gap === -1) {
+      hi = GROUPS[a]!;
+      lo = GROUPS[b]!;
+    } else {
+      const tail = n - gap;
+      hi = a < gap ? GROUPS[a]! : a >= 8 - tail ? GROUPS[a - (8 - n)]! : 0;
+      lo = b < gap ? GROUPS[b]! : b >= 8 - tail ? GROUPS[b - (8 - n)]! : 0;
+    }
+    out[w] = ((hi << 16) | lo) >>> 0;
+  }
+  return true;
 }

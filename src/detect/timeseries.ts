@@ -6,13 +6,19 @@
  * every endpoint, Float64Arrays), closing a bucket when the watermark (highest event time minus
  * `latenessMs`) passes its end, so a replay and a live run close the same buckets.
  *
- * Detection is robust and seasonal. The baseline of a bucket is the median of the same slot (plus/minus
- * `slotHalfWidth` buckets) in previous weeks when `minPeriods` weeks of history exist, else in previous days,
- * else the median of the previous `rollingBuckets` buckets. The scale is 1.4826 * MAD of those values, with a
- * floor that knows the metric's own noise: sqrt(baseline) for counts (Poisson), the binomial standard error
- * for rates, a share of the baseline for latency. The score is the robust z = (x - baseline) / scale. A run
- * starts at |z| >= `threshold`, continues while |z| >= `continueThreshold` in the same direction, and is
- * reported when it lasted `minBuckets` buckets or peaked at |z| >= `instantThreshold`.
+ * Detection is robust and seasonal. A bucket's baseline is the median of the same slot (plus/minus
+ * `slotHalfWidth` buckets) in previous weeks when `minPeriods` weeks of history exist (hour-of-week), else in
+ * previous days (hour-of-day), else of the previous `rollingBuckets` buckets (for volume, a robust line
+ * through them, so a diurnal ramp is not mistaken for a spike). The score is a robust z: (x - baseline) over
+ * the scale 1.4826 * MAD of the same values, with a floor for what the metric's own noise allows:
+ * - volume: sqrt(baseline) (Poisson counts);
+ * - error_rate: on the variance-stabilizing scale asin(sqrt(rate)), 1 / (2 sqrt(requests)) (binomial), and
+ *   the baseline is never below the pooled rate of the same buckets (a median of small-sample rates leans to
+ *   zero);
+ * - latency_p95: in log space (multiplicative, right-skewed noise), 1 / sqrt(requests) or
+ *   `latencyRelativeFloor`.
+ * A run starts at |z| >= `threshold`, continues while |z| >= `continueThreshold` in the same direction, and
+ * is reported when it lasted `minBuckets` buckets or peaked at |z| >= `instantThreshold`.
  *
  * Baselines are causal (only buckets before the scored one), so the batch function over whole arrays and the
  * online detector fed bucket by bucket give the same anomalies on the same data. Both run the same
@@ -334,11 +340,14 @@ export interface DetectOptions {
   rollingBuckets?: number;
   /** Fewer valid previous buckets than this: no baseline yet (cold start). Default 6. */
   minRollingBuckets?: number;
-  /** Lowest scale of error_rate (an absolute share). Default 0.02. */
+  /** The smallest move of the error share above its baseline that scores 1 (an absolute share). Default 0.01. */
   rateFloor?: number;
-  /** Lowest scale of latency_p95 as a share of its baseline. Default 0.1. */
+  /**
+   * Lowest scale of latency_p95, relative (it is scored in log space): this or 1 / sqrt(requests), whichever
+   * is larger. Default 0.1.
+   */
   latencyRelativeFloor?: number;
-  /** Lowest scale of latency_p95 in ms. Default 1. */
+  /** Added to latencies before taking logs, so sub-millisecond changes do not count. Default 1 (ms). */
   latencyFloorMs?: number;
   /** Directions reported per metric. Default: volume both, error_rate and latency_p95 spikes only. */
   directions?: Partial<Record<SeriesMetric, readonly Direction[]>>;
@@ -361,7 +370,7 @@ export const DEFAULT_DETECT_OPTIONS: Readonly<Resolved> = Object.freeze<Resolved
   slotHalfWidth: 1,
   rollingBuckets: 24,
   minRollingBuckets: 6,
-  rateFloor: 0.02,
+  rateFloor: 0.01,
   latencyRelativeFloor: 0.1,
   latencyFloorMs: 1,
   directions: { volume: ['spike', 'drop'], error_rate: ['spike'], latency_p95: ['spike'] },
@@ -410,12 +419,15 @@ export interface Anomaly {
   explanation: string;
 }
 
-/** Past values of one metric by bucket number; grows to `maxCap` and then forgets the oldest. */
+/** Past values of one metric by bucket number: keeps at least the last `keep`, forgets older ones in chunks. */
 class History {
   private buf = new Float64Array(0);
   private first = 0;
   private len = 0;
-  constructor(private readonly maxCap: number) {}
+  private readonly maxCap: number;
+  constructor(private readonly keep: number) {
+    this.maxCap = keep + Math.max(16, keep >> 3);
+  }
 
   get(b: number): number {
     const i = b - this.first;
@@ -433,7 +445,7 @@ class History {
     }
     for (let k = 0; k <= gap; k++) {
       if (this.len === this.maxCap) {
-        const drop = Math.max(1, this.maxCap >> 3);
+        const drop = this.maxCap - this.keep;
         this.buf.copyWithin(0, drop, this.len);
         this.len -= drop;
         this.first += drop;
@@ -448,8 +460,10 @@ class History {
   }
 }
 
-let scratch = new Float64Array(64);
-let scratch2 = new Float64Array(64);
+// Shared scratch (scoring is synchronous): the sample's bucket numbers, values and deviations.
+let slots = new Float64Array(64);
+let values = new Float64Array(64);
+let deviations = new Float64Array(64);
 
 function medianOf(a: Float64Array, n: number): number {
   const s = a.subarray(0, n).sort();
@@ -499,6 +513,8 @@ const METRIC_LABEL: Record<SeriesMetric, string> = {
 export class MetricDetector {
   private readonly o: Resolved;
   private readonly history: History;
+  /** error_rate only: the request counts of the same buckets (for the pooled rate). */
+  private readonly counts: History | null;
   private readonly dayBuckets: number;
   private readonly weekBuckets: number;
   private readonly allowSpike: boolean;
@@ -510,6 +526,9 @@ export class MetricDetector {
   private base = Number.NaN;
   private method: BaselineMethod = 'rolling';
   private periods = 0;
+  /** The value being scored, and how many bucket numbers `slots` holds for it. */
+  private x = Number.NaN;
+  private slotCount = 0;
 
   constructor(
     readonly endpoint: string,
@@ -530,16 +549,21 @@ export class MetricDetector {
     );
     this.history = new History(lookback + 1);
     const sample = Math.max(o.rollingBuckets, (2 * h + 1) * Math.max(o.dailyPeriods, o.weeklyPeriods));
-    if (scratch.length < sample) {
-      scratch = new Float64Array(sample);
-      scratch2 = new Float64Array(sample);
+    if (slots.length < sample) {
+      slots = new Float64Array(sample);
+      values = new Float64Array(sample);
+      deviations = new Float64Array(sample);
     }
+    this.counts = metric === 'error_rate' ? new History(lookback + 1) : null;
     const dirs = o.directions[metric];
     this.allowSpike = dirs.includes('spike');
     this.allowDrop = dirs.includes('drop');
   }
 
-  /** Gathers the values of the same slot in up to `count` past periods; returns how many periods had data. */
+  /**
+   * Collects into `slots` the bucket numbers with data in the same slot of up to `count` past periods;
+   * returns how many periods had data.
+   */
   private seasonal(b: number, period: number, count: number): number {
     const h = this.o.slotHalfWidth;
     let n = 0;
@@ -547,19 +571,17 @@ export class MetricDetector {
     for (let k = 1; k <= count; k++) {
       let any = false;
       for (let d = -h; d <= h; d++) {
-        const v = this.history.get(b - k * period + d);
-        if (!Number.isNaN(v)) {
-          scratch[n++] = v;
+        const at = b - k * period + d;
+        if (!Number.isNaN(this.history.get(at))) {
+          slots[n++] = at;
           any = true;
         }
       }
       if (any) periods++;
     }
-    this.sampleSize = n;
+    this.slotCount = n;
     return periods;
   }
-
-  private sampleSize = 0;
 
   /** Scores bucket b (sets z, base, method, periods; z is NaN when the bucket cannot be scored). */
   private score(b: number, x: number, count: number): void {
@@ -578,26 +600,94 @@ export class MetricDetector {
       this.periods = daily;
     } else {
       let n = 0;
-      for (let j = 1; j <= o.rollingBuckets; j++) {
-        const v = this.history.get(b - j);
-        if (!Number.isNaN(v)) scratch[n++] = v;
-      }
+      for (let j = 1; j <= o.rollingBuckets; j++)
+        if (!Number.isNaN(this.history.get(b - j))) slots[n++] = b - j;
       if (n < o.minRollingBuckets) return;
-      this.sampleSize = n;
+      this.slotCount = n;
       this.method = 'rolling';
       this.periods = n;
     }
-    const n = this.sampleSize;
-    const base = medianOf(scratch, n);
-    for (let i = 0; i < n; i++) scratch2[i] = Math.abs(scratch[i]! - base);
-    const mad = medianOf(scratch2, n);
-    let floor: number;
-    if (this.metric === 'volume') floor = Math.sqrt(Math.max(base, 1));
-    else if (this.metric === 'error_rate')
-      floor = Math.max(Math.sqrt((Math.max(base, 0.01) * (1 - Math.min(base, 0.99))) / count), o.rateFloor);
-    else floor = Math.max(o.latencyRelativeFloor * base, o.latencyFloorMs);
+    const n = this.slotCount;
+    for (let i = 0; i < n; i++) values[i] = this.history.get(slots[i]!);
+    if (this.metric === 'latency_p95') {
+      // Latency noise is multiplicative and skewed to the right: score in log space, where a p95 of n
+      // requests has a robust spread of about 1 / sqrt(n). latencyFloorMs keeps sub-millisecond jitter quiet.
+      const f = o.latencyFloorMs;
+      for (let i = 0; i < n; i++) values[i] = Math.log(values[i]! + f);
+      const lb = medianOf(values, n);
+      for (let i = 0; i < n; i++) deviations[i] = Math.abs(values[i]! - lb);
+      const floor = Math.max(o.latencyRelativeFloor, 1 / Math.sqrt(count));
+      this.base = Math.exp(lb) - f;
+      this.z = (Math.log(x + f) - lb) / Math.max(1.4826 * medianOf(deviations, n), floor);
+      return;
+    }
+    if (this.metric === 'volume') {
+      if (this.method === 'rolling' && this.trend(b, n)) return;
+      const base = medianOf(values, n);
+      for (let i = 0; i < n; i++) deviations[i] = Math.abs(values[i]! - base);
+      this.base = base;
+      this.z = (x - base) / Math.max(1.4826 * medianOf(deviations, n), Math.sqrt(Math.max(base, 1)));
+      return;
+    }
+    // error_rate. A median of rates from buckets with few errors each leans towards zero; the pooled rate
+    // (errors / requests over the same buckets) does not: the larger is the baseline. Scored on the
+    // variance-stabilizing scale asin(sqrt(rate)), where a binomial share of n requests has a standard
+    // deviation of 1 / (2 sqrt(n)) whatever the rate (a normal approximation on the raw share calls 3 errors
+    // in 20 requests a burst when 1 is usual).
+    let base = medianOf(values, n);
+    let errors = 0;
+    let requests = 0;
+    for (let i = 0; i < n; i++) {
+      const c = this.counts!.get(slots[i]!);
+      errors += values[i]! * c;
+      requests += c;
+    }
+    if (requests > 0) base = Math.max(base, errors / requests);
+    const t = (r: number) => Math.asin(Math.sqrt(Math.min(Math.max(r, 0), 1)));
+    const tb = t(base);
+    for (let i = 0; i < n; i++) deviations[i] = Math.abs(t(values[i]!) - tb);
+    const floor = Math.max(1 / (2 * Math.sqrt(count)), t(base + o.rateFloor) - tb);
     this.base = base;
-    this.z = (x - base) / Math.max(1.4826 * mad, floor);
+    this.z = (t(x) - tb) / Math.max(1.4826 * medianOf(deviations, n), floor);
+  }
+
+  /**
+   * The rolling volume baseline follows the trend (a trailing median lags a diurnal ramp by half its
+   * window): the medians of the older and the newer half of the window give a line, extrapolated to this
+   * bucket; the scale is the MAD of the values around that line. False when a half has under 3 values.
+   */
+  private trend(b: number, n: number): boolean {
+    const half = this.o.rollingBuckets / 2;
+    let nNew = 0;
+    let nOld = 0;
+    let jNew = 0;
+    let jOld = 0;
+    for (let i = 0; i < n; i++) {
+      const j = b - slots[i]!;
+      if (j <= half) {
+        deviations[nNew++] = values[i]!;
+        jNew += j;
+      } else {
+        jOld += j;
+        nOld++;
+      }
+    }
+    if (nNew < 3 || nOld < 3) return false;
+    const mNew = medianOf(deviations, nNew);
+    let k = 0;
+    for (let i = 0; i < n; i++) if (b - slots[i]! > half) deviations[k++] = values[i]!;
+    const mOld = medianOf(deviations, nOld);
+    const cNew = jNew / nNew;
+    const cOld = jOld / nOld;
+    const slope = (mNew - mOld) / (cOld - cNew);
+    const at = (j: number) => mNew + slope * (cNew - j);
+    const x = this.x;
+    const base = Math.max(0, at(0));
+    for (let i = 0; i < n; i++) deviations[i] = Math.abs(values[i]! - at(b - slots[i]!));
+    const spread = 1.4826 * medianOf(deviations, n);
+    this.base = base;
+    this.z = (x - base) / Math.max(spread, Math.sqrt(Math.max(base, 1)));
+    return true;
   }
 
   /**
@@ -608,9 +698,11 @@ export class MetricDetector {
     let ended: Anomaly | null = null;
     if (!Number.isNaN(this.last) && b !== this.last + 1) ended = this.endRun();
     this.last = b;
+    this.x = value;
     this.score(b, value, count);
     // Rates and latencies of tiny buckets are noise: they are not history either.
     this.history.push(b, this.metric !== 'volume' && !(count >= this.o.minCount) ? Number.NaN : value);
+    this.counts?.push(b, count);
     const z = this.z;
     const dir: Direction | null = Number.isNaN(z)
       ? null
