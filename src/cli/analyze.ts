@@ -6,9 +6,9 @@
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ApiEvent } from '../core/event.js';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
+import type { ApiEvent } from '../core/event.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import { DetectionRun, ProfilingRun } from '../detect/run.js';
 import type { Alert } from '../detect/types.js';
@@ -87,7 +87,10 @@ const jsonl = (rows: readonly unknown[]) => rows.map((r) => `${JSON.stringify(r)
 export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io): Promise<number> {
   const dir = flags.out;
   if (dir === undefined || dir === '' || dir === '-')
-    throw new CliError('--out DIR is required (alerts.jsonl, incidents.jsonl, report.html … are written there)', 2);
+    throw new CliError(
+      '--out DIR is required (alerts.jsonl, incidents.jsonl, report.html … are written there)',
+      2,
+    );
   const args = inputs.length === 0 ? ['-'] : inputs;
   if (flags.profile === undefined && args.includes('-'))
     throw new CliError(
@@ -124,7 +127,12 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   if (!flags.quiet) io.stderr.write(given === null ? 'pass 2 of 2: detection\n' : 'detection\n');
   const run = new DetectionRun(profile);
   const detect = new DetectSink(new SensitiveScanner(sensitive), run, given === null ? null : inventory);
-  const summary = await parseInputs(args, { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine }, io, detect);
+  const summary = await parseInputs(
+    args,
+    { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine },
+    io,
+    detect,
+  );
   const alerts = run.finish();
   const incidents = groupIncidents(alerts);
   const totalSec = (performance.now() - started) / 1000;
@@ -139,10 +147,15 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     malformed: summary.malformed,
     firstEvent: summary.firstEvent,
     lastEvent: summary.lastEvent,
-    actors: { ...stats.actors, total: stats.actors.ip + stats.actors.token + stats.actors.device + stats.actors.user },
+    actors: {
+      ...stats.actors,
+      total: stats.actors.ip + stats.actors.token + stats.actors.device + stats.actors.user,
+    },
     endpoints: inv.endpoints.length,
     profile: given === null ? 'learned from the inputs (pass 1)' : flags.profile,
     alerts: countBy(alerts, (a) => a.type),
+    endpointAnomalies: countBy(run.anomalies(), (a) => `${a.metric}_${a.direction}`),
+    verifiedCrawlers: { addresses: stats.verifiedCrawlers, findingsSetAside: stats.verifiedCrawlerFindings },
     incidents: countBy(incidents, (i) => i.type),
     severities: countBy(incidents, (i) => i.severity),
     seconds: { learn: round(learnedSec), total: round(totalSec) },
@@ -151,19 +164,26 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   };
   await writeFile(join(dir, 'alerts.jsonl'), jsonl(alerts));
   await writeFile(join(dir, 'incidents.jsonl'), jsonl(incidents));
+  await writeFile(join(dir, 'anomalies.jsonl'), jsonl(run.anomalies()));
   await writeFile(join(dir, 'inventory.json'), `${JSON.stringify(inv, null, 2)}\n`);
   await writeFile(join(dir, 'profile.json'), `${JSON.stringify(profile, null, 2)}\n`);
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(out, null, 2)}\n`);
   await writeFile(
     join(dir, 'report.html'),
-    analysisReport({ summary: out, alerts, incidents, hourly: [...detect.hourly].sort((a, b) => a[0] - b[0]) }),
+    analysisReport({
+      summary: out,
+      alerts,
+      incidents,
+      anomalies: run.anomalies(),
+      hourly: [...detect.hourly].sort((a, b) => a[0] - b[0]),
+    }),
   );
   if (flags.json) io.stdout.write(`${JSON.stringify({ parse: learnSummary ?? summary, ...out })}\n`);
   else if (!flags.quiet) {
     io.stderr.write(humanSummary(summary));
     io.stdout.write(incidentTable(incidents, alerts));
     io.stdout.write(
-      `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
+      `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,anomalies.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
     );
   }
   return 0;

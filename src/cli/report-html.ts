@@ -4,10 +4,10 @@
  * so an attacker's `<script>` in a path is shown as text.
  */
 import type { Incident } from '../detect/incidents.js';
+import type { Anomaly } from '../detect/timeseries.js';
 import type { Alert } from '../detect/types.js';
 
-export const esc = (s: unknown): string =>
-  String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+export const esc = (s: unknown): string => String(s).replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function bars(title: string, points: readonly [number, number][], color: string): string {
   const w = 720;
@@ -33,6 +33,7 @@ export interface ReportInput {
   summary: Record<string, unknown>;
   alerts: readonly Alert[];
   incidents: readonly Incident[];
+  anomalies: readonly Anomaly[];
   hourly: readonly [number, number][];
 }
 
@@ -40,7 +41,8 @@ export function analysisReport(r: ReportInput): string {
   const hourOf = (t: number) => Math.floor(t / 3_600_000) * 3_600_000;
   const incHourly = new Map<number, number>();
   for (const [h] of r.hourly) incHourly.set(h, 0);
-  for (const i of r.incidents) incHourly.set(hourOf(i.detectedTs), (incHourly.get(hourOf(i.detectedTs)) ?? 0) + 1);
+  for (const i of r.incidents)
+    incHourly.set(hourOf(i.detectedTs), (incHourly.get(hourOf(i.detectedTs)) ?? 0) + 1);
   const byType = new Map<string, number>();
   for (const a of r.alerts) byType.set(a.type, (byType.get(a.type) ?? 0) + 1);
   const endpoints = new Map<string, number>();
@@ -58,7 +60,8 @@ export function analysisReport(r: ReportInput): string {
     )
     .join('\n');
   const s = r.summary;
-  const kv = (k: string, v: unknown) => `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`;
+  const kv = (k: string, v: unknown) =>
+    `<tr><th>${esc(k)}</th><td>${esc(typeof v === 'object' ? JSON.stringify(v) : v)}</td></tr>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
 <title>apiwarden analysis</title>
@@ -67,7 +70,11 @@ export function analysisReport(r: ReportInput): string {
 <h1>apiwarden analysis</h1>
 <table>${kv('inputs', s.inputs)}${kv('events', s.events)}${kv('malformed lines', s.malformed)}${kv('from', s.firstEvent)}${kv('to', s.lastEvent)}${kv('actors', s.actors)}${kv('endpoints', s.endpoints)}${kv('profile', s.profile)}${kv('incidents by type', s.incidents)}${kv('incidents by severity', s.severities)}</table>
 ${bars('Requests per hour', r.hourly, '#2e86c1')}
-${bars('Incidents detected per hour', [...incHourly].sort((a, b) => a[0] - b[0]), '#c0392b')}
+${bars(
+  'Incidents detected per hour',
+  [...incHourly].sort((a, b) => a[0] - b[0]),
+  '#c0392b',
+)}
 <h3>Alerts by type</h3><table><tr><th>type</th><th>alerts</th></tr>${[...byType]
     .sort((a, b) => b[1] - a[1])
     .map(([t, n]) => `<tr><td>${esc(t)}</td><td>${n}</td></tr>`)
@@ -76,6 +83,14 @@ ${bars('Incidents detected per hour', [...incHourly].sort((a, b) => a[0] - b[0])
     .sort((a, b) => b[1] - a[1])
     .slice(0, 15)
     .map(([e, n]) => `<tr><td>${esc(e)}</td><td>${n}</td></tr>`)
+    .join('')}</table>
+<h3>Endpoint anomalies (${r.anomalies.length})</h3>
+<table><tr><th>endpoint</th><th>metric</th><th>direction</th><th>from</th><th>to</th><th>peak</th><th>baseline</th><th>robust z</th></tr>${r.anomalies
+    .slice(0, 200)
+    .map(
+      (a) =>
+        `<tr><td>${esc(a.endpoint)}</td><td>${esc(a.metric)}</td><td>${esc(a.direction)}</td><td>${esc(new Date(a.startTs).toISOString())}</td><td>${esc(new Date(a.endTs).toISOString())}</td><td>${esc(Math.round(a.peak * 1000) / 1000)}</td><td>${esc(Math.round(a.baseline * 1000) / 1000)}</td><td>${esc(a.score.toFixed(1))}</td></tr>`,
+    )
     .join('')}</table>
 <h3>Incidents (${r.incidents.length}${r.incidents.length > 500 ? ', first 500' : ''})</h3>
 <table><tr><th>severity</th><th>type</th><th>detected</th><th>actors</th><th>endpoints</th><th>explanation</th></tr>

@@ -6,15 +6,17 @@
  * Both drive the stream engine with the detection feature set (src/detect/features.ts).
  */
 import type { ActorKind } from '../core/event.js';
-import type { FeatureEvent } from '../features/enrich.js';
 import { CrawlerVerifier } from '../enrich/crawlers.js';
+import type { FeatureEvent } from '../features/enrich.js';
 import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
 import type { Detector, DetectorContext } from './detector.js';
 import { PopulationDetector } from './detectors/population.js';
+import { SeriesDetector } from './detectors/series.js';
 import { ThresholdDetector } from './detectors/thresholds.js';
 import { detectionFeatures } from './features.js';
+import type { Anomaly } from './timeseries.js';
 import type { ActorRef, Alert } from './types.js';
 
 const MAX_ACTORS = 2_000_000;
@@ -71,10 +73,17 @@ class Identities {
   }
   linked(kind: ActorKind, value: string, since: number): ActorRef[] {
     const out: ActorRef[] = [];
-    const u = kind === 'token' ? this.users.get(`t${value}`) : kind === 'device' ? this.users.get(`d${value}`) : undefined;
+    const u =
+      kind === 'token'
+        ? this.users.get(`t${value}`)
+        : kind === 'device'
+          ? this.users.get(`d${value}`)
+          : undefined;
     if (u !== undefined) out.push({ kind: 'user', value: u });
     // The addresses that carried a token during the behaviour (a stolen token used from a new address).
-    if (kind === 'token') for (const [ip, last] of this.carriers.get(value) ?? []) if (last >= since) out.push({ kind: 'ip', value: ip });
+    if (kind === 'token')
+      for (const [ip, last] of this.carriers.get(value) ?? [])
+        if (last >= since) out.push({ kind: 'ip', value: ip });
     return out;
   }
 }
@@ -144,6 +153,7 @@ export class DetectionRun {
   events = 0;
   findings = 0;
   private readonly verifier = new CrawlerVerifier();
+  private readonly series = new SeriesDetector();
   /** Addresses proven to be a published crawler (bounded). */
   private readonly crawlers = new Set<string>();
   private crawlerFindings = 0;
@@ -176,6 +186,7 @@ export class DetectionRun {
     };
     this.add(new ThresholdDetector(this.ctx, signals));
     this.add(new PopulationDetector(this.ctx));
+    this.add(this.series);
     for (const make of extra) this.add(make(this.ctx));
   }
 
@@ -243,6 +254,11 @@ export class DetectionRun {
         user: this.spans.user.size,
       },
     };
+  }
+
+  /** Endpoint time-series anomalies (volume, error rate, latency), complete after finish(). */
+  anomalies(): Anomaly[] {
+    return this.series.anomalies;
   }
 
   scenarioMap(): Record<string, string> {
