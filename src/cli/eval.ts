@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { evaluate, type EvalResult, type IncidentLike, type LabelsFile } from '../eval/eval.js';
+import { type EvalResult, evaluate, type IncidentLike, type LabelsFile } from '../eval/eval.js';
 import { CliError, type Io } from './parse.js';
 
 export interface EvalFlags {
@@ -56,7 +56,10 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
   let seen: number | null = null;
   let requests: number | undefined;
   if (existsSync(summaryPath)) {
-    const s = JSON.parse(await readText(summaryPath, '--summary')) as { actors?: { total?: number }; events?: number };
+    const s = JSON.parse(await readText(summaryPath, '--summary')) as {
+      actors?: { total?: number };
+      events?: number;
+    };
     seen = s.actors?.total ?? null;
     requests = s.events;
   }
@@ -64,7 +67,10 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
   const scoresPath = flags.scores ?? join(dir, 'request-scores.jsonl');
   if (existsSync(scoresPath)) {
     scores = new Map();
-    for (const r of jsonLines<{ line: number; score: number }>(await readText(scoresPath, '--scores'), scoresPath))
+    for (const r of jsonLines<{ line: number; score: number }>(
+      await readText(scoresPath, '--scores'),
+      scoresPath,
+    ))
       scores.set(r.line, Math.max(scores.get(r.line) ?? 0, r.score));
   }
   const result = evaluate(labels, incidents, seen, scores, requests);

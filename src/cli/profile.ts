@@ -3,9 +3,9 @@
  * `apiwarden profile show FILE` prints the recommended limits per endpoint.
  */
 import { writeFile } from 'node:fs/promises';
-import type { ApiEvent } from '../core/event.js';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
+import type { ApiEvent } from '../core/event.js';
 import { ProfilingRun } from '../detect/run.js';
 import { Enricher } from '../features/enrich.js';
 import type { Profile, Threshold } from '../profiling/profile.js';
@@ -35,12 +35,14 @@ class ProfileSink implements EventSink {
 
 export async function runProfile(inputs: string[], flags: ProfileFlags, io: Io): Promise<number> {
   if (inputs[0] === 'show') {
-    if (inputs.length !== 2) throw new CliError('usage: apiwarden profile show PROFILE.json [--endpoint TEXT] [--json]', 2);
+    if (inputs.length !== 2)
+      throw new CliError('usage: apiwarden profile show PROFILE.json [--endpoint TEXT] [--json]', 2);
     return showProfile(inputs[1]!, flags, io);
   }
   const out = flags.out;
   if (out === undefined || out === '' || out === '-') throw new CliError('--out profile.json is required', 2);
-  if (flags.store !== undefined && inputs.length > 0) throw new CliError('give inputs or --store, not both', 2);
+  if (flags.store !== undefined && inputs.length > 0)
+    throw new CliError('give inputs or --store, not both', 2);
   const run = new ProfilingRun();
   if (flags.store !== undefined) {
     const n = await forEachStoredEvent(flags.store, (e) => run.push(e));
@@ -63,9 +65,12 @@ export async function runProfile(inputs: string[], flags: ProfileFlags, io: Io):
   const profile = run.build();
   await writeFile(out, `${JSON.stringify(profile, null, 2)}\n`);
   const recs = recommendations(profile);
-  if (flags.json) io.stdout.write(`${JSON.stringify({ events: run.events, endpoints: recs.length, output: out })}\n`);
+  if (flags.json)
+    io.stdout.write(`${JSON.stringify({ events: run.events, endpoints: recs.length, output: out })}\n`);
   else if (!flags.quiet) {
-    io.stdout.write(`learned limits for ${int(recs.length)} endpoints from ${int(run.events)} events; wrote ${out}\n`);
+    io.stdout.write(
+      `learned limits for ${int(recs.length)} endpoints from ${int(run.events)} events; wrote ${out}\n`,
+    );
     io.stdout.write(`(apiwarden profile show ${out} prints them)\n`);
   }
   return 0;
@@ -93,14 +98,22 @@ export function recommendations(p: Profile): Recommendation[] {
     for (const [ep, t] of Object.entries(f.endpoints)) {
       let r = by.get(ep);
       if (r === undefined) {
-        r = { endpoint: ep, scenario: t.scenario, perMinute: {}, idsPer5Min: {}, confidence: 1, borrowed: [] };
+        r = {
+          endpoint: ep,
+          scenario: t.scenario,
+          perMinute: {},
+          idsPer5Min: {},
+          confidence: 1,
+          borrowed: [],
+        };
         by.set(ep, r);
       }
       const limit = Math.max(1, Math.ceil(t.threshold));
       if (m[1] === 'rpm') r.perMinute[kind] = limit;
       else r.idsPer5Min[kind] = limit;
       r.confidence = Math.min(r.confidence, t.confidence);
-      if (t.borrowedFrom !== undefined && !r.borrowed.includes(t.borrowedFrom)) r.borrowed.push(t.borrowedFrom);
+      if (t.borrowedFrom !== undefined && !r.borrowed.includes(t.borrowedFrom))
+        r.borrowed.push(t.borrowedFrom);
     }
   }
   return [...by.values()].sort((a, b) => (a.endpoint < b.endpoint ? -1 : 1));
@@ -142,6 +155,7 @@ async function showProfile(path: string, flags: ProfileFlags, io: Io): Promise<n
   }
   if (extra.length > 0) io.stdout.write(`per actor, every endpoint:\n${extra.join('\n')}\n`);
   const habitual = Object.values(p.habitual).reduce((n, h) => n + Object.keys(h).length, 0);
-  if (habitual > 0) io.stdout.write(`${int(habitual)} habitual actor-features (judged against their own usual peak)\n`);
+  if (habitual > 0)
+    io.stdout.write(`${int(habitual)} habitual actor-features (judged against their own usual peak)\n`);
   return 0;
 }

@@ -5,7 +5,14 @@
  * is (type, detector, actor, first window), so the same input always gives the same ids.
  */
 import { createHash } from 'node:crypto';
-import { type ActorRef, type Alert, type AnomalyType, actorKey, type Evidence, type Severity } from './types.js';
+import {
+  type ActorRef,
+  type Alert,
+  type AnomalyType,
+  actorKey,
+  type Evidence,
+  type Severity,
+} from './types.js';
 
 export interface Finding {
   type: AnomalyType;

@@ -10,7 +10,11 @@ import type { AnomalyType } from './types.js';
 
 const MIN = 60_000;
 const LATENESS = 5_000;
-const tumbling = (minutes: number) => ({ type: 'tumbling' as const, sizeMs: minutes * MIN, latenessMs: LATENESS });
+const tumbling = (minutes: number) => ({
+  type: 'tumbling' as const,
+  sizeMs: minutes * MIN,
+  latenessMs: LATENESS,
+});
 
 /** How a detection feature is read. */
 export interface Signal {
@@ -59,7 +63,13 @@ function forActor(k: ActorKind): { specs: FeatureInput[]; signals: Signal[] } {
       agg: { fn: 'sequential_id_score' },
       filter: { scenario: ID_SCENARIOS },
     },
-    { perEndpoint: false, type: 'crawler', unit: 'share of id steps of 1-2', minEvents: 10, supporting: true },
+    {
+      perEndpoint: false,
+      type: 'crawler',
+      unit: 'share of id steps of 1-2',
+      minEvents: 10,
+      supporting: true,
+    },
   );
   add(
     {

@@ -5,7 +5,15 @@
  * kinds — an IP that carried a token that belongs to a user — and the response workflow build on this.)
  */
 import { stableId } from './alerts.js';
-import { type ActorRef, type Alert, type AnomalyType, actorKey, type Evidence, SEVERITIES, type Severity } from './types.js';
+import {
+  type ActorRef,
+  type Alert,
+  type AnomalyType,
+  actorKey,
+  type Evidence,
+  SEVERITIES,
+  type Severity,
+} from './types.js';
 
 export interface Incident {
   id: string;

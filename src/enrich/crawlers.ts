@@ -50,7 +50,11 @@ export type CrawlerVerdict = { crawler: string; verified: boolean } | null;
 export class CrawlerVerifier {
   private readonly specs: { name: string; token: string; set: CidrSet }[];
   constructor(specs: readonly CrawlerSpec[] = PUBLISHED_CRAWLERS) {
-    this.specs = specs.map((s) => ({ name: s.name, token: s.token.toLowerCase(), set: new CidrSet(s.ranges) }));
+    this.specs = specs.map((s) => ({
+      name: s.name,
+      token: s.token.toLowerCase(),
+      set: new CidrSet(s.ranges),
+    }));
   }
   /** null: the request claims no known crawler; otherwise which one, and whether its address proves it. */
   check(ip: string, userAgent: string | null): CrawlerVerdict {

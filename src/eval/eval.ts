@@ -17,7 +17,13 @@ export interface LabelsFile {
   start: string;
   end: string;
   warmupEnd?: string;
-  campaigns: { id: string; firstSeen: string | null; lastSeen: string | null; requests: number; actors: LabelActors }[];
+  campaigns: {
+    id: string;
+    firstSeen: string | null;
+    lastSeen: string | null;
+    requests: number;
+    actors: LabelActors;
+  }[];
   benign?: { id: string; actors: LabelActors }[];
   forged?: { line: number; campaign: string | null; kind: string }[];
 }
@@ -153,7 +159,13 @@ export function evaluate(
     flagged++;
     const g = groupOf.get(k) ?? 'other';
     byGroup[g] = (byGroup[g] ?? 0) + 1;
-    if (examples.length < 30) examples.push(`${k} [${g}] (${byActor.get(k)!.map((i) => i.type).join(',')})`);
+    if (examples.length < 30)
+      examples.push(
+        `${k} [${g}] (${byActor
+          .get(k)!
+          .map((i) => i.type)
+          .join(',')})`,
+      );
   }
   const benignActors = seenActors === null ? null : Math.max(0, seenActors - attackActors.size);
   let forged: EvalResult['forged'] = null;
@@ -163,10 +175,20 @@ export function evaluate(
     const byKind: Record<string, number> = {};
     const kinds = [...new Set(labels.forged.map((f) => f.kind))].sort();
     for (const kind of kinds)
-      byKind[kind] = rocAucSparse(scores, totalRequests, (line) => positive.get(line) === kind, (line) => !positive.has(line));
+      byKind[kind] = rocAucSparse(
+        scores,
+        totalRequests,
+        (line) => positive.get(line) === kind,
+        (line) => !positive.has(line),
+      );
     forged = {
       requests: totalRequests,
-      rocAuc: rocAucSparse(scores, totalRequests, (line) => positive.has(line), (line) => !positive.has(line)),
+      rocAuc: rocAucSparse(
+        scores,
+        totalRequests,
+        (line) => positive.has(line),
+        (line) => !positive.has(line),
+      ),
       byKind,
     };
   }

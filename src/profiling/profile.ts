@@ -8,8 +8,9 @@
  * Each number carries its evidence: actors, periods, outliers, and a confidence from how many support it.
  * Endpoints with too little traffic borrow the pooled profile of their scenario (cold start).
  */
-import { KEY_SEP, type Snapshot } from '../features/stream.js';
+
 import type { Signal } from '../detect/features.js';
+import { KEY_SEP, type Snapshot } from '../features/stream.js';
 import { periodOutliers } from './outliers.js';
 
 export const PROFILE_VERSION = 1;
@@ -259,7 +260,8 @@ export class ProfileBuilder {
       const own: [string, number][] = [];
       for (const [actor, c] of crossings) {
         const peaks = active.get(actor)!;
-        if (c < 3 || c < HABITUAL_SHARE * peaks.length || peaks.length < HABITUAL_SHARE * periods.size) continue;
+        if (c < 3 || c < HABITUAL_SHARE * peaks.length || peaks.length < HABITUAL_SHARE * periods.size)
+          continue;
         peaks.sort((a, b) => a - b);
         own.push([actor, peaks[peaks.length >> 1]!]);
       }
@@ -280,7 +282,12 @@ export class ProfileBuilder {
 }
 
 /** The threshold a snapshot of `feature` for `endpoint` is judged against (null: nothing learned). */
-export function thresholdFor(p: Profile, feature: string, endpoint: string | null, scenario: string): Threshold | null {
+export function thresholdFor(
+  p: Profile,
+  feature: string,
+  endpoint: string | null,
+  scenario: string,
+): Threshold | null {
   const fp = p.features[feature];
   if (fp === undefined) return null;
   if (!fp.perEndpoint || endpoint === null) return fp.population;
@@ -297,12 +304,24 @@ export function readProfile(text: string): { ok: true; value: Profile } | { ok: 
   }
   const p = doc as Partial<Profile> | null;
   if (p === null || typeof p !== 'object' || p.kind !== 'apiwarden-profile')
-    return { ok: false, error: "not an apiwarden profile (expected \"kind\": \"apiwarden-profile\"; write one with apiwarden profile)" };
+    return {
+      ok: false,
+      error:
+        'not an apiwarden profile (expected "kind": "apiwarden-profile"; write one with apiwarden profile)',
+    };
   if (p.version !== PROFILE_VERSION)
-    return { ok: false, error: `profile version ${String(p.version)} is not supported (this apiwarden reads version ${PROFILE_VERSION}); learn it again with apiwarden profile` };
-  if (typeof p.features !== 'object' || p.features === null) return { ok: false, error: 'field "features" must be an object' };
+    return {
+      ok: false,
+      error: `profile version ${String(p.version)} is not supported (this apiwarden reads version ${PROFILE_VERSION}); learn it again with apiwarden profile`,
+    };
+  if (typeof p.features !== 'object' || p.features === null)
+    return { ok: false, error: 'field "features" must be an object' };
   for (const [name, f] of Object.entries(p.features)) {
-    const all: [string, unknown][] = [['population', f.population], ...Object.entries(f.endpoints ?? {}).map(([k, v]) => [`endpoints["${k}"]`, v] as [string, unknown]), ...Object.entries(f.scenarios ?? {}).map(([k, v]) => [`scenarios["${k}"]`, v] as [string, unknown])];
+    const all: [string, unknown][] = [
+      ['population', f.population],
+      ...Object.entries(f.endpoints ?? {}).map(([k, v]) => [`endpoints["${k}"]`, v] as [string, unknown]),
+      ...Object.entries(f.scenarios ?? {}).map(([k, v]) => [`scenarios["${k}"]`, v] as [string, unknown]),
+    ];
     for (const [where, t] of all) {
       if (t === null && where === 'population') continue;
       const th = (t as Threshold | undefined)?.threshold;
@@ -310,6 +329,7 @@ export function readProfile(text: string): { ok: true; value: Profile } | { ok: 
         return { ok: false, error: `features["${name}"].${where}.threshold must be a number` };
     }
   }
-  if (typeof p.habitual !== 'object' || p.habitual === null) return { ok: false, error: 'field "habitual" must be an object' };
+  if (typeof p.habitual !== 'object' || p.habitual === null)
+    return { ok: false, error: 'field "habitual" must be an object' };
   return { ok: true, value: p as Profile };
 }

@@ -98,7 +98,8 @@ export class PopulationDetector implements Detector {
     if (a.api > this.maxReq) return;
     if (e.token !== null) a.token = true;
     a.statuses |= 1 << Math.min(5, Math.floor(e.status / 100));
-    if (a.endpoints.length <= MAX_ENDPOINTS && !a.endpoints.includes(e.endpoint)) a.endpoints.push(e.endpoint);
+    if (a.endpoints.length <= MAX_ENDPOINTS && !a.endpoints.includes(e.endpoint))
+      a.endpoints.push(e.endpoint);
     const auth = e.scenario === 'authentication';
     this.reqs.push({
       ts: e.ts,
@@ -115,7 +116,8 @@ export class PopulationDetector implements Detector {
   }
 
   private fingerprint(a: ActorBlock): string | null {
-    if (a.statics > 0 || a.api === 0 || a.api > this.maxReq || a.endpoints.length > MAX_ENDPOINTS) return null;
+    if (a.statics > 0 || a.api === 0 || a.api > this.maxReq || a.endpoints.length > MAX_ENDPOINTS)
+      return null;
     return `${[...a.endpoints].sort().join(' | ')} #${a.statuses.toString(16)}${a.token ? ' +token' : ''}`;
   }
 
@@ -177,20 +179,46 @@ export class PopulationDetector implements Detector {
       // per 15 min (scaled to the block).
       const idLimit = Math.max(
         0,
-        ...eps.map((ep) => thresholdFor(this.ctx.profile, 'ids_5m_by_ip_endpoint', ep, this.ctx.scenarioOf(ep))?.threshold ?? 0),
+        ...eps.map(
+          (ep) =>
+            thresholdFor(this.ctx.profile, 'ids_5m_by_ip_endpoint', ep, this.ctx.scenarioOf(ep))?.threshold ??
+            0,
+        ),
       );
       const idT = (idLimit * this.blockMs) / 300_000;
       if (steps > idT && steps > 2 * walkBase) {
         const who = [...stepBy].filter(([, [h, n]]) => h * 2 >= n).map(([a]) => a);
         if (who.length >= this.minMembers)
-          this.report('crawler', who, eps, start, end, steps, idT, walkBase, 'id requests stepping by 1-2 in time order', f);
+          this.report(
+            'crawler',
+            who,
+            eps,
+            start,
+            end,
+            steps,
+            idT,
+            walkBase,
+            'id requests stepping by 1-2 in time order',
+            f,
+          );
       }
       const authT = thresholdFor(this.ctx.profile, 'auth_failures_15m_by_ip', null, '');
       const failT = authT === null ? Number.POSITIVE_INFINITY : (authT.threshold * this.blockMs) / 900_000;
       if (failures > failT && failures > 2 * failBase) {
         const who = [...failBy].filter(([, [fails, n]]) => fails * 2 > n).map(([a]) => a);
         if (who.length >= this.minMembers)
-          this.report('credential_stuffing', who, eps, start, end, failures, failT, failBase, 'failed logins', f);
+          this.report(
+            'credential_stuffing',
+            who,
+            eps,
+            start,
+            end,
+            failures,
+            failT,
+            failBase,
+            'failed logins',
+            f,
+          );
       }
     }
     // Fingerprints absent this block count as 0 in their history.

@@ -22,7 +22,8 @@ export class ThresholdDetector implements Detector {
     signals: readonly Signal[],
   ) {
     for (const s of signals) if (!s.supporting) this.signals.set(s.feature, s);
-    for (const [f, own] of Object.entries(ctx.profile.habitual)) this.habitual.set(f, new Map(Object.entries(own)));
+    for (const [f, own] of Object.entries(ctx.profile.habitual))
+      this.habitual.set(f, new Map(Object.entries(own)));
   }
 
   onSnapshot(s: Snapshot): void {
