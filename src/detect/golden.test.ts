@@ -12,7 +12,7 @@ import { DetectionRun, ProfilingRun } from './run.js';
 
 const ROOT = join(import.meta.dirname, '..', '..', 'testdata', 'detect');
 
-export function loadEvents(file: string): FeatureEvent[] {
+function loadEvents(file: string): FeatureEvent[] {
   return readFileSync(file, 'utf8')
     .trim()
     .split('\n')
@@ -29,7 +29,7 @@ export function loadEvents(file: string): FeatureEvent[] {
     })) as FeatureEvent[];
 }
 
-export function analyze(events: readonly FeatureEvent[]) {
+function analyze(events: readonly FeatureEvent[]) {
   const learn = new ProfilingRun();
   for (const e of events) learn.push(e);
   const run = new DetectionRun(learn.build());
