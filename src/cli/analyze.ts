@@ -10,6 +10,7 @@ import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
+import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
 import { DetectionRun, ProfilingRun } from '../detect/run.js';
 import type { Alert } from '../detect/types.js';
 import { Enricher } from '../features/enrich.js';
@@ -26,10 +27,11 @@ export interface AnalyzeFlags extends ParseFlags {
   profile?: string;
 }
 
-/** Pass 1: enrich, learn the profile and the inventory. */
+/** Pass 1: enrich, learn the profile, the parameter profiles and the inventory. */
 class LearnSink implements EventSink {
   readonly enricher: Enricher;
   readonly run = new ProfilingRun();
+  readonly params = new ParamProfiler();
   constructor(
     scanner: SensitiveScanner,
     readonly inventory: Inventory,
@@ -39,21 +41,25 @@ class LearnSink implements EventSink {
   async write(events: readonly ApiEvent[]): Promise<void> {
     for (const e of events) {
       this.inventory.add(e);
+      this.params.add(e);
       this.run.push(this.enricher.enrich(e));
     }
   }
   async close(): Promise<void> {}
 }
 
-/** Pass 2: enrich, judge. */
+/** Pass 2: enrich, score parameters, judge. */
 class DetectSink implements EventSink {
   readonly enricher: Enricher;
   /** Events per hour, for the report. */
   readonly hourly = new Map<number, number>();
+  /** Request scores above 0, as JSON lines: {source, line, score, endpoint, reasons}. */
+  readonly scores: string[] = [];
   constructor(
     scanner: SensitiveScanner,
     readonly run: DetectionRun,
     readonly inventory: Inventory | null,
+    readonly scorer: ParamScorer | null,
   ) {
     this.enricher = new Enricher(scanner);
   }
@@ -62,7 +68,25 @@ class DetectSink implements EventSink {
       this.inventory?.add(e);
       const h = Math.floor(e.ts / 3_600_000) * 3_600_000;
       this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
-      this.run.push(this.enricher.enrich(e));
+      const fe = this.enricher.enrich(e);
+      if (this.scorer === null) {
+        this.run.push(fe);
+        continue;
+      }
+      const r = this.scorer.score(e);
+      if (r.score > 0 && this.scores.length < MAX_SCORE_LINES)
+        this.scores.push(
+          JSON.stringify({
+            source: e.origin.source,
+            line: e.origin.line,
+            score: Math.round(r.score * 1e6) / 1e6,
+            endpoint: r.endpoint,
+            reasons: r.reasons
+              .slice(0, 3)
+              .map((x) => `${x.param} ${x.check}: ${x.observed} (expected ${x.expected})`),
+          }),
+        );
+      this.run.push(fe, r);
     }
   }
   async close(): Promise<void> {}
@@ -81,6 +105,9 @@ export async function loadProfileFile(path: string): Promise<Profile> {
   if (!r.ok) throw new CliError(`${path}: ${r.error}`, 2);
   return r.value;
 }
+
+/** Request scores kept for request-scores.jsonl (the rest are counted, not written). */
+const MAX_SCORE_LINES = 2_000_000;
 
 const jsonl = (rows: readonly unknown[]) => rows.map((r) => `${JSON.stringify(r)}\n`).join('');
 
@@ -122,11 +149,25 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     const learn = new LearnSink(new SensitiveScanner(sensitive), inventory);
     learnSummary = await parseInputs(args, parseFlags, io, learn);
     profile = learn.run.build();
+    profile.params = learn.params.finish().toJSON();
   } else profile = given;
+  let scorer: ParamScorer | null = null;
+  if (profile.params !== undefined) {
+    try {
+      scorer = new ParamScorer(ParamProfile.fromJSON(profile.params));
+    } catch (e) {
+      throw new CliError(`${flags.profile ?? 'profile'}: params: ${(e as Error).message}`, 2);
+    }
+  }
   const learnedSec = (performance.now() - started) / 1000;
   if (!flags.quiet) io.stderr.write(given === null ? 'pass 2 of 2: detection\n' : 'detection\n');
   const run = new DetectionRun(profile);
-  const detect = new DetectSink(new SensitiveScanner(sensitive), run, given === null ? null : inventory);
+  const detect = new DetectSink(
+    new SensitiveScanner(sensitive),
+    run,
+    given === null ? null : inventory,
+    scorer,
+  );
   const summary = await parseInputs(
     args,
     { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine },
@@ -165,6 +206,10 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   await writeFile(join(dir, 'alerts.jsonl'), jsonl(alerts));
   await writeFile(join(dir, 'incidents.jsonl'), jsonl(incidents));
   await writeFile(join(dir, 'anomalies.jsonl'), jsonl(run.anomalies()));
+  await writeFile(
+    join(dir, 'request-scores.jsonl'),
+    detect.scores.length === 0 ? '' : `${detect.scores.join('\n')}\n`,
+  );
   await writeFile(join(dir, 'inventory.json'), `${JSON.stringify(inv, null, 2)}\n`);
   await writeFile(join(dir, 'profile.json'), `${JSON.stringify(profile, null, 2)}\n`);
   await writeFile(join(dir, 'summary.json'), `${JSON.stringify(out, null, 2)}\n`);
@@ -183,7 +228,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     io.stderr.write(humanSummary(summary));
     io.stdout.write(incidentTable(incidents, alerts));
     io.stdout.write(
-      `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,anomalies.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
+      `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,anomalies.jsonl,request-scores.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
     );
   }
   return 0;

@@ -12,10 +12,12 @@ import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
 import type { Detector, DetectorContext } from './detector.js';
+import { ForgedDetector } from './detectors/forged.js';
 import { PopulationDetector } from './detectors/population.js';
 import { SeriesDetector } from './detectors/series.js';
 import { ThresholdDetector } from './detectors/thresholds.js';
 import { detectionFeatures } from './features.js';
+import type { Reason } from './params.js';
 import type { Anomaly } from './timeseries.js';
 import type { ActorRef, Alert } from './types.js';
 
@@ -154,6 +156,7 @@ export class DetectionRun {
   findings = 0;
   private readonly verifier = new CrawlerVerifier();
   private readonly series = new SeriesDetector();
+  private readonly forged: ForgedDetector;
   /** Addresses proven to be a published crawler (bounded). */
   private readonly crawlers = new Set<string>();
   private crawlerFindings = 0;
@@ -164,7 +167,7 @@ export class DetectionRun {
   ) {
     const { specs, signals } = detectionFeatures();
     this.engine = new StreamEngine(specs);
-    this.ctx = {
+    const ctx = {
       profile,
       scenarioOf: this.scenarios.of,
       span: (kind, value) => this.spans[kind].get(value),
@@ -183,9 +186,12 @@ export class DetectionRun {
         this.findings++;
         this.book.add(actors.length < f.actors.length ? { ...f, actors } : f);
       },
-    };
+    } satisfies DetectorContext;
+    this.ctx = ctx;
+    this.forged = new ForgedDetector(ctx);
     this.add(new ThresholdDetector(this.ctx, signals));
     this.add(new PopulationDetector(this.ctx));
+    this.add(this.forged);
     this.add(this.series);
     for (const make of extra) this.add(make(this.ctx));
   }
@@ -208,8 +214,10 @@ export class DetectionRun {
     }
   }
 
-  push(e: FeatureEvent): void {
+  /** One event; `forged`: its parameter score against the param profile, when there is one. */
+  push(e: FeatureEvent, forged?: { score: number; reasons: readonly Reason[] }): void {
     this.events++;
+    if (forged !== undefined && forged.score > 0) this.forged.observe(e, forged.score, forged.reasons);
     this.scenarios.see(e);
     this.see('ip', e.ip, e.ts);
     this.see('token', e.token, e.ts);

@@ -75,6 +75,8 @@ export interface Profile {
    * peaks). They are judged against themselves: a value over twice their own usual peak.
    */
   habitual: Record<string, Record<string, number>>;
+  /** Per-endpoint parameter profiles for forged-parameter scoring (docs/params.md), when learned. */
+  params?: unknown;
 }
 
 const METHOD =

@@ -1,0 +1,97 @@
+/**
+ * Forged parameters, per actor: every request is scored against the per-endpoint parameter profiles
+ * (src/detect/params.ts, docs/params.md) — a tampered price, an impossible quantity, a signature the server
+ * refused, a guessed coupon. One odd request is a typo; an actor whose requests keep failing the profile is
+ * forging. An actor (its token, else its user, else its address) with `minRequests` requests scored at or
+ * above `minScore` within an hour raises an alert listing the strongest reasons.
+ */
+import type { FeatureEvent } from '../../features/enrich.js';
+import type { Detector, DetectorContext } from '../detector.js';
+import type { Reason } from '../params.js';
+import type { ActorRef, Evidence } from '../types.js';
+
+export interface ForgedOptions {
+  /** A request counts as forged at or above this score (default 0.8: a finding about 1 in 1,000 normal requests would show). */
+  minScore?: number;
+  /** Forged requests an actor needs within `windowMs` (default 3). */
+  minRequests?: number;
+  windowMs?: number;
+}
+
+interface ActorState {
+  times: number[];
+  reasons: Reason[];
+  endpoints: Set<string>;
+  first: number;
+  reported: boolean;
+}
+
+const MAX_ACTORS = 100_000;
+
+export class ForgedDetector implements Detector {
+  readonly name = 'param_profile';
+  private readonly minScore: number;
+  private readonly minRequests: number;
+  private readonly windowMs: number;
+  private readonly actors = new Map<string, ActorState>();
+
+  constructor(
+    private readonly ctx: DetectorContext,
+    o: ForgedOptions = {},
+  ) {
+    this.minScore = o.minScore ?? 0.8;
+    this.minRequests = o.minRequests ?? 3;
+    this.windowMs = o.windowMs ?? 3_600_000;
+  }
+
+  /** One scored request (called by the run for every event that has parameters). */
+  observe(e: FeatureEvent, score: number, reasons: readonly Reason[]): void {
+    if (score < this.minScore) return;
+    const actor: ActorRef =
+      e.token !== null
+        ? { kind: 'token', value: e.token }
+        : e.user !== null
+          ? { kind: 'user', value: e.user }
+          : { kind: 'ip', value: e.ip };
+    const k = `${actor.kind}:${actor.value}`;
+    let s = this.actors.get(k);
+    if (s === undefined) {
+      if (this.actors.size >= MAX_ACTORS) return;
+      s = { times: [], reasons: [], endpoints: new Set(), first: e.ts, reported: false };
+      this.actors.set(k, s);
+    }
+    s.times.push(e.ts);
+    while (s.times.length > 0 && s.times[0]! < e.ts - this.windowMs) s.times.shift();
+    if (s.reasons.length < 8) s.reasons.push(...reasons.slice(0, 2));
+    if (s.endpoints.size < 16) s.endpoints.add(e.endpoint);
+    if (s.times.length < this.minRequests) return;
+    const evidence: Evidence[] = s.reasons.slice(0, 8).map((r) => ({
+      feature: `param.${r.check}`,
+      value: r.observed,
+      source: 'profile',
+      note: `${r.param}: expected ${r.expected} (weight ${r.weight.toFixed(2)})`,
+    }));
+    const top = s.reasons[0];
+    this.ctx.emit({
+      type: 'forged_parameters',
+      detector: this.name,
+      actors: [
+        actor,
+        ...(actor.kind === 'ip' ? [] : [{ kind: 'ip' as const, value: e.ip }]),
+        ...this.ctx.linked(actor.kind, actor.value, e.ts - this.windowMs),
+      ],
+      endpoints: [...s.endpoints],
+      windowStart: s.times[0]!,
+      detectedTs: e.ts,
+      firstEventTs: s.first,
+      lastEventTs: e.ts,
+      requests: 1,
+      score,
+      confidence: Math.min(1, s.times.length / 10),
+      evidence: s.reported ? evidence.slice(0, 1) : evidence,
+      explanation: `${actor.kind} ${actor.value} sent ${s.times.length} requests in an hour that fail the learned parameter profiles${top === undefined ? '' : ` (e.g. ${top.param}: ${top.observed}, expected ${top.expected})`}.`,
+    });
+    s.reported = true;
+    s.reasons = [];
+  }
+}
