@@ -31,7 +31,14 @@ export type ValueType =
   | 'array';
 
 /** Types that are formats of a string: a value of another type where one of these was learned is a `format` finding. */
-export const FORMAT_TYPES: ReadonlySet<ValueType> = new Set(['uuid', 'hex', 'email', 'phone', 'date', 'datetime']);
+export const FORMAT_TYPES: ReadonlySet<ValueType> = new Set([
+  'uuid',
+  'hex',
+  'email',
+  'phone',
+  'date',
+  'datetime',
+]);
 
 /** Character classes a string value can contain (a value is summarized by the set of classes it holds). */
 export const CHAR_CLASSES = [
@@ -150,7 +157,12 @@ export interface Observed {
 /** Classifies a query value. */
 export function observeString(s: string): Observed {
   const type = stringType(s);
-  return { kind: 'str', type, text: s, num: type === 'integer' || type === 'decimal' ? Number(s) : Number.NaN };
+  return {
+    kind: 'str',
+    type,
+    text: s,
+    num: type === 'integer' || type === 'decimal' ? Number(s) : Number.NaN,
+  };
 }
 
 /** Classifies a JSON body value by its JSON type (strings by their text). */
@@ -183,6 +195,10 @@ export interface ValueLimits {
   /** Numeric sample size (a deterministic reservoir). */
   sampleSize: number;
 }
+
+/** Distinct callers counted per parameter for the actor relation, and callers remembered with another value. */
+const MAX_ACTOR_USERS = 4_096;
+const MAX_ACTOR_OTHERS = 256;
 
 export const DEFAULT_VALUE_LIMITS: ValueLimits = { maxValues: 64, maxValueLength: 64, sampleSize: 256 };
 
@@ -222,8 +238,13 @@ export interface ParamJson {
   clock: NumericJson | null;
   /** Values with their counts while at most `maxValues` distinct were seen; null once there were more. */
   tally: Record<string, number> | null;
-  /** Values of the caller's user compared with this parameter's value, and how many were equal. */
-  actor: { compared: number; equal: number };
+  /**
+   * The parameter's value compared with the caller's user (requests with a user): how many requests were
+   * compared and equal, how many distinct callers were compared (exact up to 4,096), and the callers seen with
+   * another value, with their requests (at most 256; null once more, or once they were more than half of the
+   * callers: the parameter is not the caller's own id).
+   */
+  actor: { compared: number; equal: number; users: number; others: Record<string, number> | null };
 }
 
 /** A small deterministic PRNG (xorshift32) for the reservoir, so the same input gives the same profile. */
@@ -350,6 +371,11 @@ export class ParamStats {
   tally: Map<string, number> | null = new Map();
   actorCompared = 0;
   actorEqual = 0;
+  /** Distinct callers compared (training only; the profile keeps the count). */
+  actorUsers: Set<string> | null = new Set();
+  actorUserCount = 0;
+  /** Callers seen with another value than their own user, with their requests; null: not a relation. */
+  actorOthers: Map<string, number> | null = new Map();
   /** The last request that counted towards `requests` (presence is once per request). */
   lastRequest = -1;
 
@@ -398,6 +424,38 @@ export class ParamStats {
   compareActor(text: string, user: string): void {
     this.actorCompared++;
     if (text === user) this.actorEqual++;
+    const others = this.actorOthers;
+    if (others === null) return;
+    if (this.actorUsers !== null && !this.actorUsers.has(user)) {
+      if (this.actorUsers.size < MAX_ACTOR_USERS) this.actorUsers.add(user);
+      this.actorUserCount = this.actorUsers.size;
+    }
+    if (text !== user) {
+      const c = others.get(user);
+      if (c !== undefined) others.set(user, c + 1);
+      else if (others.size < MAX_ACTOR_OTHERS) others.set(user, 1);
+      else this.dropActor();
+    }
+    if (this.actorUserCount >= 20 && others !== null && others.size * 2 > this.actorUserCount)
+      this.dropActor();
+  }
+
+  private dropActor(): void {
+    this.actorOthers = null;
+    this.actorUsers = null;
+  }
+
+  /**
+   * Whether the parameter is the caller's own id: compared for at least 10 callers, and at most a tenth of the
+   * callers ever sent another value (those callers, e.g. support staff, are remembered and exempt).
+   */
+  isActorId(): boolean {
+    return (
+      this.actorOthers !== null &&
+      this.actorEqual >= 10 &&
+      this.actorUserCount >= 10 &&
+      this.actorOthers.size <= this.actorUserCount * 0.1
+    );
   }
 
   /** Whether the values track the request time (nearly all numeric values read as a Unix time). */
@@ -408,8 +466,10 @@ export class ParamStats {
   merge(o: ParamStats): void {
     this.requests += o.requests;
     this.values += o.values;
-    for (const k in o.kinds) this.kinds[k as WireKind] = (this.kinds[k as WireKind] ?? 0) + o.kinds[k as WireKind]!;
-    for (const k in o.types) this.types[k as ValueType] = (this.types[k as ValueType] ?? 0) + o.types[k as ValueType]!;
+    for (const k in o.kinds)
+      this.kinds[k as WireKind] = (this.kinds[k as WireKind] ?? 0) + o.kinds[k as WireKind]!;
+    for (const k in o.types)
+      this.types[k as ValueType] = (this.types[k as ValueType] ?? 0) + o.types[k as ValueType]!;
     for (const [k, v] of o.lengths) this.lengths.set(k, (this.lengths.get(k) ?? 0) + v);
     if (o.minLength < this.minLength) this.minLength = o.minLength;
     if (o.maxLength > this.maxLength) this.maxLength = o.maxLength;
@@ -429,6 +489,20 @@ export class ParamStats {
       }
     this.actorCompared += o.actorCompared;
     this.actorEqual += o.actorEqual;
+    if (this.actorOthers === null || o.actorOthers === null) this.dropActor();
+    else {
+      for (const [u, c] of o.actorOthers) {
+        if (this.actorOthers.size >= MAX_ACTOR_OTHERS && !this.actorOthers.has(u)) {
+          this.dropActor();
+          break;
+        }
+        this.actorOthers.set(u, (this.actorOthers.get(u) ?? 0) + c);
+      }
+      if (this.actorUsers !== null && o.actorUsers !== null) {
+        for (const u of o.actorUsers) if (this.actorUsers.size < MAX_ACTOR_USERS) this.actorUsers.add(u);
+        this.actorUserCount = this.actorUsers.size;
+      } else this.actorUserCount = Math.max(this.actorUserCount, o.actorUserCount);
+    }
   }
 
   /** Values counted with each character class. */
@@ -440,7 +514,8 @@ export class ParamStats {
     const lengths: Record<string, number> = {};
     for (const k of [...this.lengths.keys()].sort((x, y) => x - y)) lengths[String(k)] = this.lengths.get(k)!;
     const charset: Partial<Record<CharClass, number>> = {};
-    for (let i = 0; i < CHAR_CLASSES.length; i++) if (this.charset[i]! > 0) charset[CHAR_CLASSES[i]!] = this.charset[i]!;
+    for (let i = 0; i < CHAR_CLASSES.length; i++)
+      if (this.charset[i]! > 0) charset[CHAR_CLASSES[i]!] = this.charset[i]!;
     let tally: Record<string, number> | null = null;
     if (this.tally !== null) {
       // A null-prototype map: a value may be `__proto__`.
@@ -459,7 +534,18 @@ export class ParamStats {
       numeric: this.num.toJSON(),
       clock: this.clock.toJSON(),
       tally,
-      actor: { compared: this.actorCompared, equal: this.actorEqual },
+      actor: {
+        compared: this.actorCompared,
+        equal: this.actorEqual,
+        users: this.actorUserCount,
+        others:
+          this.actorOthers === null
+            ? null
+            : Object.assign(
+                Object.create(null) as Record<string, number>,
+                Object.fromEntries([...this.actorOthers].sort()),
+              ),
+      },
     };
   }
 
@@ -478,6 +564,9 @@ export class ParamStats {
     p.tally = j.tally === null ? null : new Map(Object.entries(j.tally));
     p.actorCompared = j.actor.compared;
     p.actorEqual = j.actor.equal;
+    p.actorUsers = null;
+    p.actorUserCount = j.actor.users;
+    p.actorOthers = j.actor.others === null ? null : new Map(Object.entries(j.actor.others));
     return p;
   }
 }

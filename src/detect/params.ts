@@ -27,9 +27,9 @@ import {
 import {
   CHAR_CLASSES,
   charMask,
+  clockOffset,
   DEFAULT_VALUE_LIMITS,
   FORMAT_TYPES,
-  clockOffset,
   type NumericJson,
   type NumericStats,
   type Observed,
@@ -98,9 +98,6 @@ const RELATION_MAX_MISMATCH = 0.1;
 const RELATION_MAX_CHANCE = 0.5;
 /** A relation holds when agreeing by chance as often as its repeated ids agreed is at most this likely. */
 const RELATION_MAX_ACCIDENT = 0.01;
-/** The actor relation needs this many comparisons and this share of equal values. */
-const ACTOR_MIN_COMPARED = 10;
-const ACTOR_MIN_EQUAL = 0.9;
 
 // ------------------------------------------------------------------------------------------------------------
 // The profile (JSON form)
@@ -201,11 +198,28 @@ class EndpointAcc {
   ) {}
 }
 
+/** Values of one scope considered for relation pairs in training. */
+const PAIR_SCOPE_VALUES = 16;
+
+/** A request's values grouped by scope, in order. */
+function byScope(values: readonly ParamValue[]): Map<number, ParamValue[]> {
+  const m = new Map<number, ParamValue[]>();
+  for (const v of values) {
+    const l = m.get(v.scope);
+    if (l === undefined) m.set(v.scope, [v]);
+    else l.push(v);
+  }
+  return m;
+}
+
 /** Types that can be an id (the x of a relation). */
 const ID_TYPES: ReadonlySet<ValueType> = new Set(['integer', 'uuid', 'hex', 'string']);
 
 const isIdLike = (o: Observed): boolean =>
-  ID_TYPES.has(o.type) && o.text !== null && o.text.length <= 64 && (o.type !== 'string' || o.text.indexOf(' ') < 0);
+  ID_TYPES.has(o.type) &&
+  o.text !== null &&
+  o.text.length <= 64 &&
+  (o.type !== 'string' || o.text.indexOf(' ') < 0);
 
 export class ParamProfiler {
   private readonly limits: ProfileLimits;
@@ -233,7 +247,9 @@ export class ParamProfiler {
       sampleSize: this.limits.sampleSize,
     };
     this.extract = { ...DEFAULT_EXTRACT_LIMITS, maxBodyBytes: this.limits.maxBodyBytes };
-    this.templater = new Templater(o.minCardinality === undefined ? {} : { minCardinality: o.minCardinality });
+    this.templater = new Templater(
+      o.minCardinality === undefined ? {} : { minCardinality: o.minCardinality },
+    );
     this.budget = new RelationBudget(this.limits.relationBudget);
   }
 
@@ -280,29 +296,33 @@ export class ParamProfiler {
         a.params.set(v.name, p);
       }
       p.add(v.o, request, e.ts);
-      if (user !== null && v.o.text !== null && v.o.type !== 'secret' && v.o.kind === 'str') p.compareActor(v.o.text, user);
+      if (user !== null && v.o.text !== null && v.o.type !== 'secret' && v.o.kind === 'str')
+        p.compareActor(v.o.text, user);
     }
     this.pairsOf(a, r.values);
   }
 
   /** Feeds the (id-like x, numeric y) pairs of each scope to the endpoint's relation candidates. */
   private pairsOf(a: EndpointAcc, values: ParamValue[]): void {
-    const n = values.length;
-    if (n < 2 || n > 64) return;
-    for (let i = 0; i < n; i++) {
-      const x = values[i]!;
-      if (!isIdLike(x.o)) continue;
-      for (let j = 0; j < n; j++) {
-        const y = values[j]!;
-        if (j === i || y.scope !== x.scope || Number.isNaN(y.o.num) || y.name === x.name) continue;
-        const k = `${x.name}\n${y.name}`;
-        let pair = a.pairs.get(k);
-        if (pair === undefined) {
-          if (a.pairs.size >= this.limits.maxRelationPairs) continue;
-          pair = new PairAcc(x.name, y.name);
-          a.pairs.set(k, pair);
+    if (values.length < 2) return;
+    for (const vs of byScope(values).values()) {
+      // The first PAIR_SCOPE_VALUES values of a scope: pairs are quadratic, and bodies are attacker-made.
+      const n = Math.min(vs.length, PAIR_SCOPE_VALUES);
+      for (let i = 0; i < n; i++) {
+        const x = vs[i]!;
+        if (!isIdLike(x.o)) continue;
+        for (let j = 0; j < n; j++) {
+          const y = vs[j]!;
+          if (j === i || Number.isNaN(y.o.num) || y.name === x.name) continue;
+          const k = `${x.name}\n${y.name}`;
+          let pair = a.pairs.get(k);
+          if (pair === undefined) {
+            if (a.pairs.size >= this.limits.maxRelationPairs) continue;
+            pair = new PairAcc(x.name, y.name);
+            a.pairs.set(k, pair);
+          }
+          if (!pair.dead) this.observePair(pair, x.o.text!, y.o.num);
         }
-        if (!pair.dead) this.observePair(pair, x.o.text!, y.o.num);
       }
     }
   }
@@ -528,9 +548,12 @@ export class ParamProfile {
   /** Restores a profile from its JSON form (as parsed); throws ProfileError naming the first problem. */
   static fromJSON(j: unknown): ParamProfile {
     const o = obj(j, 'profile');
-    if (o.format !== PROFILE_FORMAT) throw new ProfileError(`not an apiwarden param profile (format is not '${PROFILE_FORMAT}')`);
+    if (o.format !== PROFILE_FORMAT)
+      throw new ProfileError(`not an apiwarden param profile (format is not '${PROFILE_FORMAT}')`);
     if (o.version !== PROFILE_VERSION)
-      throw new ProfileError(`param profile version ${String(o.version)} is not supported (this apiwarden reads version ${PROFILE_VERSION})`);
+      throw new ProfileError(
+        `param profile version ${String(o.version)} is not supported (this apiwarden reads version ${PROFILE_VERSION})`,
+      );
     const lim = obj(o.limits, 'limits');
     const limits = { ...DEFAULT_LIMITS };
     for (const k of Object.keys(DEFAULT_LIMITS) as (keyof ProfileLimits)[])
@@ -550,7 +573,11 @@ export class ParamProfile {
       const st = counts(e.status, `${at}.status`);
       for (const k in st) ep.status.set(Number(k), st[k]!);
       const ps = obj(e.params, `${at}.params`);
-      for (const name of Object.keys(ps)) ep.params.set(name, ParamStats.fromJSON(paramJson(ps[name], `${at}.params[${JSON.stringify(name)}]`), valueLimits));
+      for (const name of Object.keys(ps))
+        ep.params.set(
+          name,
+          ParamStats.fromJSON(paramJson(ps[name], `${at}.params[${JSON.stringify(name)}]`), valueLimits),
+        );
       for (const [k, r] of arr(e.relations, `${at}.relations`).entries()) {
         const ra = `${at}.relations[${k}]`;
         const ro = obj(r, ra);
@@ -581,7 +608,8 @@ export class ParamProfile {
 // Hand-written validation: records are keyed by attacker-controlled strings (`__proto__` included), so they
 // are copied into null-prototype objects, never assigned onto plain ones.
 function obj(v: unknown, at: string): Record<string, unknown> {
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw new ProfileError(`${at}: expected an object`);
+  if (v === null || typeof v !== 'object' || Array.isArray(v))
+    throw new ProfileError(`${at}: expected an object`);
   return v as Record<string, unknown>;
 }
 function arr(v: unknown, at: string): unknown[] {
@@ -634,7 +662,12 @@ function paramJson(v: unknown, at: string): ParamJson {
     numeric: numericJson(o.numeric, `${at}.numeric`),
     clock: numericJson(o.clock, `${at}.clock`),
     tally: o.tally === null ? null : counts(o.tally, `${at}.tally`),
-    actor: { compared: num(actor.compared, `${at}.actor.compared`), equal: num(actor.equal, `${at}.actor.equal`) },
+    actor: {
+      compared: num(actor.compared, `${at}.actor.compared`),
+      equal: num(actor.equal, `${at}.actor.equal`),
+      users: num(actor.users, `${at}.actor.users`),
+      others: actor.others === null ? null : counts(actor.others, `${at}.actor.others`),
+    },
   };
 }
 
@@ -685,13 +718,15 @@ export interface ScorerOptions {
 }
 
 /**
- * The weight of a finding whose probability in normal traffic is `p`: with s = log10(1/p),
- * w = 1 − e^(−0.4·(s − 1)²) for s > 1, else 0. A request goes through about ten checks, so a 1-in-10 finding
- * is expected in every request and weighs nothing: p = 0.05 → 0.04, 0.01 → 0.33, 0.001 → 0.80, 1e-4 → 0.97.
+ * The weight of a finding whose probability in normal traffic is `p`, with s = log10(1/p):
+ * w = 0.02 + 0.98·(1 − e^(−0.4·(s − 1)²)) for s > 1, else 0.02·s. A request goes through about ten checks, so
+ * a 1-in-10 finding is expected in every request: it weighs at most 0.02 (enough to order requests, never to
+ * flag one). p = 0.1 → 0.02, 0.01 → 0.34, 0.001 → 0.80, 1e-4 → 0.97.
  */
 export function weightOf(p: number): number {
-  const s = -Math.log10(Math.max(p, 1e-12)) - 1;
-  return s > 0 ? 1 - Math.exp(-0.4 * s * s) : 0;
+  const s = -Math.log10(Math.max(p, 1e-12));
+  if (s <= 1) return s > 0 ? 0.02 * s : 0;
+  return 0.02 + 0.98 * (1 - Math.exp(-0.4 * (s - 1) * (s - 1)));
 }
 
 /** How much a 4xx answer says about the request itself (HTTP semantics; 5xx and < 400 say nothing). */
@@ -742,6 +777,8 @@ export function combine(reasons: readonly Reason[]): number {
 }
 
 const show = (s: string): string => (s.length <= 80 ? s : `${s.slice(0, 77)}…(${s.length} chars)`);
+const valueText = (o: Observed): string =>
+  o.text === null ? (o.kind === 'arr' ? '[…]' : '{…}') : show(o.text);
 const pct = (x: number): string => `${Math.round(x * 100)}%`;
 const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : String(Math.round(x * 1e4) / 1e4));
 const leaf = (name: string): string => name.slice(Math.max(name.lastIndexOf('.'), name.lastIndexOf(']')) + 1);
@@ -779,7 +816,11 @@ interface Relation {
 /** Whether a relation holds: its repeated ids agreed, and agreeing that often by accident is unlikely. */
 function holds(r: Relation): boolean {
   const agreed = r.checks - r.mismatches;
-  return agreed >= 2 && r.mismatches <= r.checks * RELATION_MAX_MISMATCH && r.chance ** agreed <= RELATION_MAX_ACCIDENT;
+  return (
+    agreed >= 2 &&
+    r.mismatches <= r.checks * RELATION_MAX_MISMATCH &&
+    r.chance ** agreed <= RELATION_MAX_ACCIDENT
+  );
 }
 
 /** A relation candidate of an endpoint, with the relation used to score it (null: it does not hold). */
@@ -807,8 +848,7 @@ class Prepared {
       const top = name.startsWith('query.') || (name.startsWith('body.') && !/[.[]/.test(name.slice(5)));
       const denom = name.startsWith('body.') ? ep.jsonBodies : ep.requests;
       if (top && denom > 0 && p.requests >= denom * 0.8) this.required.push([name, p]);
-      if (p.actorCompared >= ACTOR_MIN_COMPARED && p.actorEqual >= p.actorCompared * ACTOR_MIN_EQUAL)
-        this.actor.set(name, p);
+      if (p.isActorId()) this.actor.set(name, p);
     }
     this.singletons = single;
   }
@@ -913,23 +953,28 @@ export class ParamScorer {
     const ep = prepared.ep;
     const reasons: Reason[] = [];
     const add = (param: string, check: Check, observed: string, expected: string, w: number) => {
-      if (w >= this.minWeight) reasons.push({ param, check, observed, expected, weight: Math.round(w * 1e4) / 1e4 });
+      if (w >= this.minWeight)
+        reasons.push({ param, check, observed, expected, weight: Math.round(w * 1e4) / 1e4 });
     };
     const r = requestParams(e, prepared.pathParams, this.extract);
     const json = r.body === 'json';
     const seen = new Set<string>();
-    let unknown = 0;
     for (const v of r.values) {
       const first = !seen.has(v.name);
       seen.add(v.name);
       const p = ep.params.get(v.name);
       if (p === undefined) {
         if (first) {
-          unknown++;
           if (ep.paramsOverflow > 0 || (v.from === 'body' && ep.jsonBodies === 0)) continue;
           // Good-Turing: the chance that a request carries a name never seen is about (names seen once) / requests.
           const prob = kt(prepared.singletons, ep.requests);
-          add(v.name, 'unknown_param', show(v.o.text ?? v.o.type), `not one of the ${ep.params.size} parameters seen in ${ep.requests} requests`, weightOf(prob));
+          add(
+            v.name,
+            'unknown_param',
+            valueText(v.o),
+            `not one of the ${ep.params.size} parameters seen in ${ep.requests} requests`,
+            weightOf(prob),
+          );
         }
         continue;
       }
@@ -942,7 +987,13 @@ export class ParamScorer {
       if (body && !json) continue;
       const denom = body ? ep.jsonBodies : ep.requests;
       const prob = kt(denom - p.requests, denom);
-      add(pname, 'missing', 'absent', `present in ${pct(p.requests / denom)} of ${denom} training requests`, weightOf(prob));
+      add(
+        pname,
+        'missing',
+        'absent',
+        `present in ${pct(p.requests / denom)} of ${denom} training requests`,
+        weightOf(prob),
+      );
     }
     this.checkRelations(prepared, r.values, e.user, add);
     // Status: a rejection the endpoint rarely gives.
@@ -966,20 +1017,27 @@ export class ParamScorer {
   ): void {
     const o = v.o;
     const n = p.values;
-    const text = o.text === null ? `(${o.type})` : show(o.text);
+    const text = valueText(o);
     // Wire kind (JSON bodies): a string where numbers were, an object where strings were.
     const kc = p.kinds[o.kind] ?? 0;
     if (kc < n) {
       const w = weightOf(kt(kc, n));
       if (w >= this.minWeight) {
-        add(v.name, 'type', `${text} (JSON ${KIND_NAME[o.kind]})`, shares(p.kinds as Record<string, number>, n, KIND_NAME), w);
+        add(
+          v.name,
+          'type',
+          `${text} (JSON ${KIND_NAME[o.kind]})`,
+          shares(p.kinds as Record<string, number>, n, KIND_NAME),
+          w,
+        );
         return;
       }
     }
     // Type / format.
     let compat = p.types[o.type] ?? 0;
     for (const u of fitsInto(o.type)) {
-      if (u === 'hex' && o.text !== null && (o.text.length < p.minLength || o.text.length > p.maxLength)) continue;
+      if (u === 'hex' && o.text !== null && (o.text.length < p.minLength || o.text.length > p.maxLength))
+        continue;
       compat += p.types[u] ?? 0;
     }
     if (compat < n) {
@@ -1008,7 +1066,13 @@ export class ParamScorer {
         const sigma = lengthSpread(p);
         const z = len > p.maxLength ? (len - p.maxLength) / sigma : (p.minLength - len) / sigma;
         const prob = floor(Math.exp(-z), n);
-        add(v.name, 'length', `${len} characters`, p.minLength === p.maxLength ? `exactly ${p.maxLength}` : `${p.minLength}..${p.maxLength}`, weightOf(prob));
+        add(
+          v.name,
+          'length',
+          `${len} characters`,
+          p.minLength === p.maxLength ? `exactly ${p.maxLength}` : `${p.minLength}..${p.maxLength}`,
+          weightOf(prob),
+        );
       }
       // Character classes never (or rarely) seen in this parameter.
       const m = charMask(o.text);
@@ -1028,7 +1092,13 @@ export class ParamScorer {
           for (let i = 0; i < CHAR_CLASSES.length; i++) if (p.classCount(i) > 0) seen.push(CHAR_CLASSES[i]!);
           // Free text (no enumeration) varies more: half weight.
           const f = p.tally === null ? 0.5 : 1;
-          add(v.name, 'charset', `${text} has ${rare.join(', ')}`, `characters: ${seen.join(', ') || 'none'}`, f * weightOf(floor(minProb, strs)));
+          add(
+            v.name,
+            'charset',
+            `${text} has ${rare.join(', ')}`,
+            `characters: ${seen.join(', ') || 'none'}`,
+            f * weightOf(floor(minProb, strs)),
+          );
         }
       }
     }
@@ -1049,7 +1119,7 @@ export class ParamScorer {
     unit = '',
   ): void {
     const n = s.n;
-    const span = `${fmt(s.min)}${unit === '' ? '' : ' '}..${fmt(s.max)}${unit === '' ? '' : ` ${unit}`}`;
+    const span = `${fmt(s.min)}..${fmt(s.max)}${unit === '' ? '' : ` ${unit}`}`;
     const seen = `${fmt(x)}${unit === '' ? '' : ` ${unit}`}`;
     // Sign: a non-positive value where training had none (quantities, amounts, counts).
     if (x <= 0 && s.min > 0) {
@@ -1057,7 +1127,13 @@ export class ParamScorer {
       return;
     }
     if (x < 0 && s.negative === 0) {
-      add(name, 'range', seen, `>= 0 (no negative value in ${n} training values: ${span})`, weightOf(kt(0, n)));
+      add(
+        name,
+        'range',
+        seen,
+        `>= 0 (no negative value in ${n} training values: ${span})`,
+        weightOf(kt(0, n)),
+      );
       return;
     }
     if (x >= s.min && x <= s.max) return;
@@ -1071,7 +1147,13 @@ export class ParamScorer {
     const excess = upper ? tf(x) - tf(s.max) : tf(s.min) - tf(x);
     // A constant (no spread at all): any other value is new.
     const prob = scale > 0 ? floor(Math.exp(-excess / scale), n) : kt(0, n);
-    add(name, 'range', seen, `${span} (median ${fmt(quantile(s.sortedSample(), 0.5))}, ${n} values)`, weightOf(prob));
+    add(
+      name,
+      'range',
+      seen,
+      `${span} (median ${fmt(quantile(s.sortedSample(), 0.5))}, ${n} values)`,
+      weightOf(prob),
+    );
   }
 
   private checkRelations(
@@ -1080,45 +1162,42 @@ export class ParamScorer {
     user: string | null,
     add: (param: string, check: Check, observed: string, expected: string, w: number) => void,
   ): void {
+    let scopes: Map<number, ParamValue[]> | null = null;
     for (const { r, use } of prepared.rels) {
       if (use === null) continue;
-      // The pair in one scope (the first occurrence of each).
-      let xv: ParamValue | undefined;
-      let yv: ParamValue | undefined;
-      for (const v of values) if (v.name === r.x) {
-        xv = v;
-        break;
+      scopes ??= byScope(values);
+      // Every (x, y) pair of one scope: each line of an order is checked.
+      for (const vs of scopes.values()) {
+        const xv = vs.find((v) => v.name === r.x);
+        if (xv === undefined || xv.o.text === null) continue;
+        const yv = vs.find((v) => v.name === r.y);
+        if (yv === undefined || Number.isNaN(yv.o.num)) continue;
+        const id = xv.o.text;
+        const expected = use.map.get(id);
+        if (expected === undefined || expected === yv.o.num) continue;
+        const rel = Math.abs(yv.o.num - expected) / Math.max(Math.abs(expected), 1e-9);
+        const prob = kt(use.mismatches, use.checks);
+        add(
+          r.y,
+          'relation',
+          `${fmt(yv.o.num)} with ${r.x} = ${show(id)}`,
+          `${fmt(expected)} (${leaf(r.y)} is a function of ${leaf(r.x)} on ${use.where}: ${use.checks - use.mismatches} of ${use.checks} repeated ids agreed)`,
+          Math.min(1, rel / 0.05) * weightOf(prob),
+        );
       }
-      if (xv === undefined || xv.o.text === null) continue;
-      for (const v of values)
-        if (v.name === r.y && v.scope === xv.scope) {
-          yv = v;
-          break;
-        }
-      if (yv === undefined || Number.isNaN(yv.o.num)) continue;
-      const id = xv.o.text;
-      const expected = use.map.get(id);
-      if (expected === undefined || expected === yv.o.num) continue;
-      const rel = Math.abs(yv.o.num - expected) / Math.max(Math.abs(expected), 1e-9);
-      const prob = kt(use.mismatches, use.checks);
-      add(
-        r.y,
-        'relation',
-        `${fmt(yv.o.num)} with ${r.x} = ${show(id)}`,
-        `${fmt(expected)} (${leaf(r.y)} is a function of ${leaf(r.x)} on ${use.where}: ${use.checks - use.mismatches} of ${use.checks} repeated ids agreed)`,
-        Math.min(1, rel / 0.05) * weightOf(prob),
-      );
     }
     if (user !== null && prepared.actor.size > 0) {
       for (const v of values) {
         const p = prepared.actor.get(v.name);
-        if (p === undefined || v.o.text === null || v.o.text === user) continue;
-        const prob = kt(p.actorCompared - p.actorEqual, p.actorCompared);
+        if (p === undefined || v.o.text === null || v.o.text === user || p.actorOthers!.has(user)) continue;
+        // How often a caller reads ids that are not their own: the share of callers that ever did.
+        const others = p.actorOthers!.size;
+        const prob = kt(others, p.actorUserCount);
         add(
           v.name,
           'relation',
           `${show(v.o.text)}, the caller is user ${show(user)}`,
-          `the caller's own user id (in ${pct(p.actorEqual / p.actorCompared)} of ${p.actorCompared} training requests)`,
+          `the caller's own user id (for ${p.actorUserCount - others} of ${p.actorUserCount} training callers${others > 0 ? `; ${others} others read other ids and are exempt` : ''})`,
           weightOf(prob),
         );
       }
@@ -1223,5 +1302,6 @@ export function shapeKey(path: string): string {
     const sh = segmentShape(segs[i]!);
     if (ID_SHAPES.has(sh)) segs[i] = `{${PARAM_NAME[sh]}}`;
   }
-  return segs.join('/') || '/';
+  const key = segs.join('/') || '/';
+  return key.length <= 256 ? key : `${key.slice(0, 255)}…`;
 }
