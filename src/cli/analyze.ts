@@ -32,6 +32,7 @@ class LearnSink implements EventSink {
   readonly enricher: Enricher;
   readonly run = new ProfilingRun();
   readonly params = new ParamProfiler();
+  private readonly perActor = new Map<string, number>();
   constructor(
     scanner: SensitiveScanner,
     readonly inventory: Inventory,
@@ -41,8 +42,17 @@ class LearnSink implements EventSink {
   async write(events: readonly ApiEvent[]): Promise<void> {
     for (const e of events) {
       this.inventory.add(e);
-      this.params.add(e);
-      this.run.push(this.enricher.enrich(e));
+      const fe = this.enricher.enrich(e);
+      // Each actor's influence on the parameter profiles is bounded: its first few requests per endpoint. An
+      // attack in the training range repeats itself (hundreds of guessed coupons from three accounts) and
+      // would otherwise teach the profile that its values are normal.
+      const k = `${e.token ?? e.user ?? e.ip}\u001f${fe.endpoint}`;
+      const n = this.perActor.get(k) ?? 0;
+      if (n < PARAM_SAMPLES_PER_ACTOR) {
+        this.params.add(e);
+        if (this.perActor.size < MAX_TRACKED) this.perActor.set(k, n + 1);
+      }
+      this.run.push(fe);
     }
   }
   async close(): Promise<void> {}
@@ -105,6 +115,10 @@ export async function loadProfileFile(path: string): Promise<Profile> {
   if (!r.ok) throw new CliError(`${path}: ${r.error}`, 2);
   return r.value;
 }
+
+/** Requests per actor and endpoint that train the parameter profiles (see LearnSink). */
+const PARAM_SAMPLES_PER_ACTOR = 5;
+const MAX_TRACKED = 4_000_000;
 
 /** Request scores kept for request-scores.jsonl (the rest are counted, not written). */
 const MAX_SCORE_LINES = 2_000_000;

@@ -11,7 +11,7 @@ import type { Reason } from '../params.js';
 import type { ActorRef, Evidence } from '../types.js';
 
 export interface ForgedOptions {
-  /** A request counts as forged at or above this score (default 0.8: a finding about 1 in 1,000 normal requests would show). */
+  /** A request counts as forged at or above this score (default 0.5: a finding rarer than about 1 in 300 normal requests). */
   minScore?: number;
   /** Forged requests an actor needs within `windowMs` (default 3). */
   minRequests?: number;
@@ -39,7 +39,7 @@ export class ForgedDetector implements Detector {
     private readonly ctx: DetectorContext,
     o: ForgedOptions = {},
   ) {
-    this.minScore = o.minScore ?? 0.8;
+    this.minScore = o.minScore ?? 0.5;
     this.minRequests = o.minRequests ?? 3;
     this.windowMs = o.windowMs ?? 3_600_000;
   }
