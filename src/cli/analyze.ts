@@ -215,7 +215,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     severities: countBy(incidents, (i) => i.severity),
     seconds: { learn: round(learnedSec), total: round(totalSec) },
     eventsPerSec: Math.round((summary.events * (given === null ? 2 : 1)) / Math.max(totalSec, 1e-9)),
-    peakRssBytes: process.memoryUsage().rss,
+    peakRssBytes: process.resourceUsage().maxRSS * 1024,
   };
   await writeFile(join(dir, 'alerts.jsonl'), jsonl(alerts));
   await writeFile(join(dir, 'incidents.jsonl'), jsonl(incidents));

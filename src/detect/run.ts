@@ -90,13 +90,17 @@ class Identities {
   }
 }
 
-/** Endpoint → scenario, as seen in traffic (bounded). */
+/** Endpoint → scenario, as seen in traffic (bounded); and which endpoints ever answered below 400. */
 class Scenarios {
   private readonly m = new Map<string, string>();
+  private readonly answered = new Set<string>();
   see(e: FeatureEvent): void {
     if (this.m.size < 200_000 && !this.m.has(e.endpoint)) this.m.set(e.endpoint, e.scenario);
+    if (e.status < 400 && this.answered.size < 200_000) this.answered.add(e.endpoint);
   }
   of = (endpoint: string): string => this.m.get(endpoint) ?? '';
+  /** An endpoint that never answered below 400 (a scanner's guesses, all 404) is not an API to profile. */
+  exists = (endpoint: string): boolean => this.answered.has(endpoint);
   toJSON(): Record<string, string> {
     return Object.fromEntries(this.m);
   }
@@ -111,7 +115,7 @@ export class ProfilingRun {
   constructor() {
     const { specs, signals } = detectionFeatures();
     this.engine = new StreamEngine(specs);
-    this.builder = new ProfileBuilder(signals, this.scenarios.of);
+    this.builder = new ProfileBuilder(signals, this.scenarios.of, undefined, this.scenarios.exists);
   }
 
   push(e: FeatureEvent): void {

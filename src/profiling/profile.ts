@@ -161,6 +161,8 @@ export class ProfileBuilder {
     signals: readonly Signal[],
     private readonly scenarioOf: (endpoint: string) => string,
     private readonly periodMs = DEFAULT_PERIOD_MS,
+    /** Endpoints that get their own entry (default: all); the others still count in the pools. */
+    private readonly listed: (endpoint: string) => boolean = () => true,
   ) {
     for (const s of signals) this.signals.set(s.feature, s);
   }
@@ -227,6 +229,7 @@ export class ProfileBuilder {
           if (t !== null) fp.scenarios[scenario] = t;
         }
         for (const [endpoint, g] of byEndpoint) {
+          if (!this.listed(endpoint)) continue;
           const scenario = this.scenarioOf(endpoint);
           const own = learnThreshold(g);
           if (own !== null && own.actors >= MIN_SUPPORT) fp.endpoints[endpoint] = { ...own, scenario };

@@ -2,8 +2,11 @@
  * Forged parameters, per actor: every request is scored against the per-endpoint parameter profiles
  * (src/detect/params.ts, docs/params.md) — a tampered price, an impossible quantity, a signature the server
  * refused, a guessed coupon. One odd request is a typo; an actor whose requests keep failing the profile is
- * forging. An actor (its token, else its user, else its address) with `minRequests` requests scored at or
- * above `minScore` within an hour raises an alert listing the strongest reasons.
+ * forging. Per actor (its token, else its user, else its address), the scores of its requests within an hour
+ * that reach `minScore` combine like independent evidence (noisy-OR: 1 - Π(1 - s)); at `minEvidence`, with at
+ * least `minRequests` such requests, it raises an alert listing the strongest reasons. So two strong findings
+ * (0.7 each) or a handful of moderate ones (a few coupon codes the server did not know) are enough; a lone odd
+ * request never is.
  */
 import type { FeatureEvent } from '../../features/enrich.js';
 import type { Detector, DetectorContext } from '../detector.js';
@@ -11,15 +14,18 @@ import type { Reason } from '../params.js';
 import type { ActorRef, Evidence } from '../types.js';
 
 export interface ForgedOptions {
-  /** A request counts as forged at or above this score (default 0.5: a finding rarer than about 1 in 300 normal requests). */
+  /** Requests below this score are not evidence (default 0.2). */
   minScore?: number;
-  /** Forged requests an actor needs within `windowMs` (default 3). */
+  /** Combined evidence that raises an alert (default 0.9). */
+  minEvidence?: number;
+  /** Forged requests an actor needs within `windowMs` (default 2: one odd request is a typo). */
   minRequests?: number;
   windowMs?: number;
 }
 
 interface ActorState {
   times: number[];
+  scores: number[];
   reasons: Reason[];
   endpoints: Set<string>;
   first: number;
@@ -31,6 +37,7 @@ const MAX_ACTORS = 100_000;
 export class ForgedDetector implements Detector {
   readonly name = 'param_profile';
   private readonly minScore: number;
+  private readonly minEvidence: number;
   private readonly minRequests: number;
   private readonly windowMs: number;
   private readonly actors = new Map<string, ActorState>();
@@ -39,8 +46,9 @@ export class ForgedDetector implements Detector {
     private readonly ctx: DetectorContext,
     o: ForgedOptions = {},
   ) {
-    this.minScore = o.minScore ?? 0.5;
-    this.minRequests = o.minRequests ?? 3;
+    this.minScore = o.minScore ?? 0.2;
+    this.minEvidence = o.minEvidence ?? 0.9;
+    this.minRequests = o.minRequests ?? 2;
     this.windowMs = o.windowMs ?? 3_600_000;
   }
 
@@ -57,14 +65,22 @@ export class ForgedDetector implements Detector {
     let s = this.actors.get(k);
     if (s === undefined) {
       if (this.actors.size >= MAX_ACTORS) return;
-      s = { times: [], reasons: [], endpoints: new Set(), first: e.ts, reported: false };
+      s = { times: [], scores: [], reasons: [], endpoints: new Set(), first: e.ts, reported: false };
       this.actors.set(k, s);
     }
     s.times.push(e.ts);
-    while (s.times.length > 0 && s.times[0]! < e.ts - this.windowMs) s.times.shift();
+    s.scores.push(score);
+    while (s.times.length > 0 && s.times[0]! < e.ts - this.windowMs) {
+      s.times.shift();
+      s.scores.shift();
+    }
     if (s.reasons.length < 8) s.reasons.push(...reasons.slice(0, 2));
     if (s.endpoints.size < 16) s.endpoints.add(e.endpoint);
     if (s.times.length < this.minRequests) return;
+    let clean = 1;
+    for (const x of s.scores) clean *= 1 - x;
+    const evidenceScore = 1 - clean;
+    if (evidenceScore < this.minEvidence) return;
     const evidence: Evidence[] = s.reasons.slice(0, 8).map((r) => ({
       feature: `param.${r.check}`,
       value: r.observed,
@@ -86,10 +102,10 @@ export class ForgedDetector implements Detector {
       firstEventTs: s.first,
       lastEventTs: e.ts,
       requests: 1,
-      score,
+      score: evidenceScore,
       confidence: Math.min(1, s.times.length / 10),
       evidence: s.reported ? evidence.slice(0, 1) : evidence,
-      explanation: `${actor.kind} ${actor.value} sent ${s.times.length} requests in an hour that fail the learned parameter profiles${top === undefined ? '' : ` (e.g. ${top.param}: ${top.observed}, expected ${top.expected})`}.`,
+      explanation: `${actor.kind} ${actor.value} sent ${s.times.length} requests in an hour that fail the learned parameter profiles (combined evidence ${evidenceScore.toFixed(2)})${top === undefined ? '' : ` (e.g. ${top.param}: ${top.observed}, expected ${top.expected})`}.`,
     });
     s.reported = true;
     s.reasons = [];

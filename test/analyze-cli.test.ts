@@ -1,0 +1,152 @@
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { bin, cli } from './support/cli.js';
+
+let dir: string;
+let sim: string;
+let out: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'aw-analyze-'));
+  sim = join(dir, 'sim');
+  out = join(dir, 'out');
+  const r = await cli([
+    'simulate',
+    '--out',
+    sim,
+    '--hours',
+    '8',
+    '--users',
+    '1500',
+    '--formats',
+    'apisix,combined',
+    '--quiet',
+  ]);
+  expect(r.code).toBe(0);
+  const a = await bin(['analyze', join(sim, 'apisix.jsonl'), '--out', out]);
+  expect(a.code, a.stderr).toBe(0);
+}, 120_000);
+
+describe('apiwarden analyze', () => {
+  it('writes every output file and prints the incidents', async () => {
+    for (const f of [
+      'alerts.jsonl',
+      'incidents.jsonl',
+      'anomalies.jsonl',
+      'request-scores.jsonl',
+      'inventory.json',
+      'profile.json',
+      'summary.json',
+      'report.html',
+    ])
+      expect(existsSync(join(out, f)), f).toBe(true);
+    const summary = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(summary).toMatchObject({ kind: 'apiwarden-analysis', version: 1, malformed: 0 });
+    expect(summary.actors.total).toBeGreaterThan(1000);
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    expect(html).toMatch(/<svg role="img" aria-label="Requests per hour"/);
+    // No script at all, and traffic strings only as text: the scanner's payloads are escaped.
+    expect(html).not.toMatch(/<script/i);
+  });
+
+  it('judges in one pass against a saved profile, and reads stdin then', async () => {
+    const out2 = join(dir, 'out2');
+    const input = await readFile(join(sim, 'apisix.jsonl'));
+    const r = await cli(['analyze', '--profile', join(out, 'profile.json'), '--out', out2, '--quiet'], input);
+    expect(r.code, r.stderr).toBe(0);
+    const a = (await readFile(join(out, 'alerts.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    const b = (await readFile(join(out2, 'alerts.jsonl'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l).id);
+    expect(b).toEqual(a);
+  });
+
+  it('refuses stdin without a profile, a missing profile, and a file that is not a profile', async () => {
+    const r1 = await cli(['analyze', '--out', join(dir, 'x')], 'a line\n');
+    expect(r1.code).toBe(2);
+    expect(r1.stderr).toMatch(/reads its input twice/);
+    const r2 = await cli([
+      'analyze',
+      join(sim, 'apisix.jsonl'),
+      '--out',
+      join(dir, 'x'),
+      '--profile',
+      join(dir, 'nope.json'),
+    ]);
+    expect(r2.code).toBe(1);
+    expect(r2.stderr).toMatch(/no such file/);
+    await writeFile(join(dir, 'bad.json'), '{"kind":"apiwarden-profile","version":7}');
+    const r3 = await cli([
+      'analyze',
+      join(sim, 'apisix.jsonl'),
+      '--out',
+      join(dir, 'x'),
+      '--profile',
+      join(dir, 'bad.json'),
+    ]);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr).toMatch(/version 7 is not supported/);
+  });
+
+  it('reads the combined log too (no bodies: no parameter scores, the rest works)', async () => {
+    const out3 = join(dir, 'out3');
+    const r = await bin(['analyze', join(sim, 'access.log'), '--out', out3, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const inc = (await readFile(join(out3, 'incidents.jsonl'), 'utf8')).trim();
+    expect(inc.length).toBeGreaterThan(0);
+  });
+});
+
+describe('apiwarden profile', () => {
+  it('learns a profile and shows recommended limits per endpoint', async () => {
+    const p = join(dir, 'profile.json');
+    const r = await cli(['profile', join(sim, 'apisix.jsonl'), '--out', p, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const s = await cli(['profile', 'show', p, '--endpoint', 'login']);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stdout).toMatch(
+      /^POST \/api\/v1\/auth\/login: \d+ req\/min per IP, \d+ per token.*confidence 0\.\d\d/m,
+    );
+    const j = await cli(['profile', 'show', p, '--json']);
+    const recs = JSON.parse(j.stdout);
+    expect(recs.length).toBeGreaterThan(10);
+    expect(recs[0]).toHaveProperty('perMinute');
+  });
+
+  it('says how to use show', async () => {
+    const r = await cli(['profile', 'show']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/usage: apiwarden profile show PROFILE.json/);
+  });
+});
+
+describe('apiwarden eval', () => {
+  it('prints the per-campaign table and refuses a labels file of another shape', async () => {
+    const r = await cli([
+      'eval',
+      '--labels',
+      join(sim, 'labels.json'),
+      '--incidents',
+      join(out, 'incidents.jsonl'),
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^campaign +detected/);
+    expect(r.stdout).toMatch(/benign actors flagged: \d+ of \d+/);
+    await writeFile(join(dir, 'labels-bad.json'), '{"x":1}');
+    const b = await cli([
+      'eval',
+      '--labels',
+      join(dir, 'labels-bad.json'),
+      '--incidents',
+      join(out, 'incidents.jsonl'),
+    ]);
+    expect(b.code).toBe(2);
+    expect(b.stderr).toMatch(/expected a "campaigns" list/);
+  });
+});
