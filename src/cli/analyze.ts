@@ -5,14 +5,16 @@
  * one pass. Writes alerts.jsonl, incidents.jsonl, inventory.json, profile.json, summary.json, report.html.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
+import { checkRules } from '../detect/detectors/rules.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
 import { DetectionRun, ProfilingRun } from '../detect/run.js';
 import type { Alert } from '../detect/types.js';
+import { IntelStore } from '../enrich/intel.js';
 import { Enricher } from '../features/enrich.js';
 import { Inventory } from '../inventory/catalog.js';
 import { type Profile, readProfile } from '../profiling/profile.js';
@@ -138,11 +140,21 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
       'analyze reads its input twice (learn the profile, then judge): give files, or a profile with --profile',
       2,
     );
-  let sensitive = defaultConfig().sensitive;
+  let config = defaultConfig();
   if (flags.config !== undefined) {
     const c = await loadConfig(flags.config);
     if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-    sensitive = c.value.sensitive;
+    config = c.value;
+  }
+  const sensitive = config.sensitive;
+  const ruleProblems = checkRules(config.detection.rules);
+  if (ruleProblems.length > 0) throw new CliError(`${flags.config}: ${ruleProblems.join('\n')}`, 2);
+  let intel: IntelStore | null = null;
+  if (config.intel.sources.length > 0) {
+    intel = await IntelStore.open(config.intel, { baseDir: dirname(resolve(flags.config ?? '.')) });
+    intel.close(); // one snapshot of the lists for a replay: no refresh timer
+    for (const st of intel.status())
+      if (!st.healthy && !flags.quiet) io.stderr.write(`intel ${st.name}: ${st.lastError ?? 'not loaded'}\n`);
   }
   const started = performance.now();
   const given = flags.profile === undefined ? null : await loadProfileFile(flags.profile);
@@ -175,7 +187,10 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   }
   const learnedSec = (performance.now() - started) / 1000;
   if (!flags.quiet) io.stderr.write(given === null ? 'pass 2 of 2: detection\n' : 'detection\n');
-  const run = new DetectionRun(profile);
+  const run = new DetectionRun(profile, {
+    rules: config.detection.rules,
+    ...(intel === null ? {} : { intel }),
+  });
   const detect = new DetectSink(
     new SensitiveScanner(sensitive),
     run,

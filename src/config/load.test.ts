@@ -49,7 +49,7 @@ describe('config', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.error).toContainEqual(
-        expect.stringMatching(/^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel\)$/),
+        expect.stringMatching(/^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel, detection\)$/),
       );
       expect(r.error).toContainEqual(
         expect.stringMatching(/^unknown key 'trustedProxy' in events \(valid: trustedProxies, /),
@@ -62,5 +62,50 @@ describe('config', () => {
     expect(!r.ok && r.error[0]).toMatch(/invalid YAML/);
     const m = await loadConfig('/nonexistent/apiwarden.yaml');
     expect(!m.ok && m.error).toEqual(["cannot read config '/nonexistent/apiwarden.yaml': no such file"]);
+  });
+});
+
+describe('config: detection rules', () => {
+  it('accepts rules with one limit each and names the field of a bad one', async () => {
+    const { parseConfig } = await import('./load.js');
+    const good = parseConfig({
+      detection: {
+        rules: [
+          {
+            name: 'login-burst',
+            feature: 'rpm_by_ip_endpoint',
+            endpoint: 'POST /api/v1/auth/login',
+            above: 30,
+            type: 'credential_stuffing',
+          },
+          {
+            name: 'bytes-z',
+            feature: 'bytes_1h_by_token',
+            robustZAbove: 8,
+            type: 'data_exfiltration',
+            severity: 'high',
+          },
+        ],
+      },
+    });
+    expect(good.ok).toBe(true);
+    const two = parseConfig({
+      detection: { rules: [{ name: 'x', feature: 'f', above: 1, zAbove: 3, type: 'scanner' }] },
+    });
+    expect(two.ok).toBe(false);
+    if (!two.ok)
+      expect(two.error.join('\n')).toMatch(
+        /detection\.rules\[0\]\.zAbove: give one limit, not above and zAbove/,
+      );
+    const none = parseConfig({ detection: { rules: [{ name: 'x', feature: 'f', type: 'scanner' }] } });
+    if (!none.ok)
+      expect(none.error.join('\n')).toMatch(
+        /give one limit: above \(static\), zAbove, robustZAbove or percentileAbove/,
+      );
+    const badType = parseConfig({
+      detection: { rules: [{ name: 'x', feature: 'f', above: 1, type: 'ddos' }] },
+    });
+    if (!badType.ok)
+      expect(badType.error.join('\n')).toMatch(/detection\.rules\[0\]\.type: expected one of crawler/);
   });
 });

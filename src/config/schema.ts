@@ -206,12 +206,79 @@ export const intelSchema = z.strictObject({
   maxBytes: bytes(64 << 20),
 });
 
+const ANOMALY_TYPE_NAMES = [
+  'crawler',
+  'credential_stuffing',
+  'otp_abuse',
+  'forged_parameters',
+  'enumeration',
+  'data_exfiltration',
+  'high_frequency',
+  'scanner',
+] as const;
+
+/**
+ * A detection rule (docs/detection.md, "Rules"): a detection feature judged against a static limit (`above`),
+ * or against the profile's statistics of that feature: a z-score (`zAbove`), a robust z-score with the median
+ * and MAD (`robustZAbove`), or a percentile of the actors' peaks (`percentileAbove`). Exactly one of the four.
+ * Feature names are checked against the detection feature set when the rules are built.
+ */
+export const ruleSchema = z
+  .strictObject({
+    name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/, {
+      message: 'expected a rule name of letters, digits, _ . - (at most 64), such as login-burst',
+    }),
+    feature: z.string().min(1, { message: 'expected a detection feature name, such as rpm_by_ip_endpoint' }),
+    /** Only this endpoint (`METHOD /template`), for per-endpoint features. */
+    endpoint: z.string().min(1).optional(),
+    above: z.number().min(0).optional(),
+    zAbove: z.number().positive().optional(),
+    robustZAbove: z.number().positive().optional(),
+    percentileAbove: z.number().gt(0).lt(100).optional(),
+    type: z.enum(ANOMALY_TYPE_NAMES, { message: `expected one of ${ANOMALY_TYPE_NAMES.join(', ')}` }),
+    severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
+  })
+  .superRefine((r, ctx) => {
+    const given = (['above', 'zAbove', 'robustZAbove', 'percentileAbove'] as const).filter(
+      (k) => r[k] !== undefined,
+    );
+    if (given.length !== 1)
+      ctx.addIssue({
+        code: 'custom',
+        path: given.length === 0 ? [] : [given[1]!],
+        message:
+          given.length === 0
+            ? 'give one limit: above (static), zAbove, robustZAbove or percentileAbove'
+            : `give one limit, not ${given.join(' and ')}; keep one of them`,
+      });
+  });
+
+export const detectionSchema = z.strictObject({
+  rules: z
+    .array(ruleSchema)
+    .max(256, { message: 'expected at most 256 rules' })
+    .default([])
+    .superRefine((list, ctx) => {
+      const seen = new Set<string>();
+      list.forEach((r, i) => {
+        if (seen.has(r.name))
+          ctx.addIssue({
+            code: 'custom',
+            path: [i, 'name'],
+            message: `'${r.name}' is used twice; give each rule its own name`,
+          });
+        seen.add(r.name);
+      });
+    }),
+});
+
 export const configSchema = z.strictObject({
   input: inputSchema.default(inputSchema.parse({})),
   events: eventsSchema.default(eventsSchema.parse({})),
   quarantine: quarantineSchema.default(quarantineSchema.parse({})),
   sensitive: sensitiveSchema.default(sensitiveSchema.parse({})),
   intel: intelSchema.default(intelSchema.parse({})),
+  detection: detectionSchema.default(detectionSchema.parse({})),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -219,4 +286,5 @@ export type InputConfig = z.infer<typeof inputSchema>;
 export type SensitiveConfig = z.infer<typeof sensitiveSchema>;
 export type IntelConfig = z.infer<typeof intelSchema>;
 export type IntelSourceConfig = z.infer<typeof intelSourceSchema>;
+export type RuleConfig = z.infer<typeof ruleSchema>;
 export const defaultConfig = (): Config => configSchema.parse({});

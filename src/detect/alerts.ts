@@ -32,6 +32,8 @@ export interface Finding {
   confidence: number;
   evidence: Evidence[];
   explanation: string;
+  /** A configured rule's severity; otherwise it follows from type, score and confidence. */
+  severity?: Severity;
 }
 
 const MAX_EVIDENCE = 12;
@@ -67,7 +69,7 @@ export class AlertBook {
         id: stableId('alert', f.type, f.detector, who, f.windowStart),
         type: f.type,
         detector: f.detector,
-        severity: severityOf(f.type, f.score, f.confidence),
+        severity: f.severity ?? severityOf(f.type, f.score, f.confidence),
         score: round(f.score),
         confidence: round(f.confidence),
         actors: dedupe(f.actors),
@@ -91,7 +93,7 @@ export class AlertBook {
       a.explanation = f.explanation;
     }
     if (f.confidence > a.confidence) a.confidence = round(f.confidence);
-    a.severity = severityOf(a.type, a.score, a.confidence);
+    a.severity = f.severity ?? severityOf(a.type, a.score, a.confidence);
     for (const e of f.evidence) if (a.evidence.length < MAX_EVIDENCE) a.evidence.push(e);
   }
 

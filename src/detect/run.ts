@@ -5,8 +5,11 @@
  *   runs over a replayed file and over a live stream, because it only reads event time.
  * Both drive the stream engine with the detection feature set (src/detect/features.ts).
  */
+
+import type { RuleConfig } from '../config/schema.js';
 import type { ActorKind } from '../core/event.js';
 import { CrawlerVerifier } from '../enrich/crawlers.js';
+import type { IntelHit } from '../enrich/intel.js';
 import type { FeatureEvent } from '../features/enrich.js';
 import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
@@ -14,14 +17,44 @@ import { AlertBook, type Finding } from './alerts.js';
 import type { Detector, DetectorContext } from './detector.js';
 import { ForgedDetector } from './detectors/forged.js';
 import { PopulationDetector } from './detectors/population.js';
+import { RuleDetector } from './detectors/rules.js';
 import { SeriesDetector } from './detectors/series.js';
 import { ThresholdDetector } from './detectors/thresholds.js';
 import { detectionFeatures } from './features.js';
 import type { Reason } from './params.js';
 import type { Anomaly } from './timeseries.js';
-import type { ActorRef, Alert } from './types.js';
+import type { ActorRef, Alert, Evidence } from './types.js';
 
 const MAX_ACTORS = 2_000_000;
+const MAX_AGENTS = 1_000_000;
+const MAX_INTEL_ACTORS = 50;
+
+/**
+ * Intel hits of a finding's addresses (and their user agents) become evidence and raise its confidence a
+ * little; they never make a finding (docs/intel.md). Population findings: their first addresses only.
+ */
+function withIntel(
+  f: Finding,
+  intel: NonNullable<DetectionOptions['intel']>,
+  agents: Map<string, string>,
+): Finding {
+  const extra: Evidence[] = [];
+  let n = 0;
+  for (const a of f.actors) {
+    if (a.kind !== 'ip') continue;
+    if (++n > MAX_INTEL_ACTORS) break;
+    for (const h of [...intel.lookupIp(a.value), ...intel.lookupUserAgent(agents.get(a.value) ?? null)])
+      if (extra.length < 4)
+        extra.push({
+          feature: `intel.${h.category}`,
+          value: a.value,
+          source: 'intel',
+          note: `${h.list}: ${h.match}${h.provider === undefined ? '' : ` (${h.provider})`}`,
+        });
+  }
+  if (extra.length === 0) return f;
+  return { ...f, evidence: [...f.evidence, ...extra], confidence: Math.min(1, f.confidence + 0.1) };
+}
 const HOUR = 3_600_000;
 const MAX_IDS_PER_IP = 256;
 const MAX_LOGINS_PER_IP = 16;
@@ -141,6 +174,17 @@ export interface DetectionStats {
   actors: Record<ActorKind, number>;
 }
 
+/** What a detection run can be given besides its profile. */
+export interface DetectionOptions {
+  /** Configured rules (config `detection.rules`; check them with checkRules first). */
+  rules?: readonly RuleConfig[];
+  /** Threat intel: evidence on alerts, never a reason on its own (docs/intel.md). */
+  intel?: {
+    lookupIp(ip: string): readonly IntelHit[];
+    lookupUserAgent(ua: string | null): readonly IntelHit[];
+  };
+}
+
 export class DetectionRun {
   private readonly engine: StreamEngine;
   private readonly scenarios = new Scenarios();
@@ -163,12 +207,15 @@ export class DetectionRun {
   private readonly forged: ForgedDetector;
   /** Addresses proven to be a published crawler (bounded). */
   private readonly crawlers = new Set<string>();
+  /** An address's first user agent (for intel user-agent lists), only when intel is configured. */
+  private readonly agents = new Map<string, string>();
   private crawlerFindings = 0;
 
   constructor(
     readonly profile: Profile,
-    extra: ((ctx: DetectorContext) => Detector)[] = [],
+    readonly options: DetectionOptions = {},
   ) {
+    const intel = options.intel;
     const { specs, signals } = detectionFeatures();
     this.engine = new StreamEngine(specs);
     const ctx = {
@@ -188,16 +235,18 @@ export class DetectionRun {
           if (actors.length === 0 || (lead.kind === 'ip' && this.crawlers.has(lead.value))) return;
         }
         this.findings++;
-        this.book.add(actors.length < f.actors.length ? { ...f, actors } : f);
+        const g = actors.length < f.actors.length ? { ...f, actors } : f;
+        this.book.add(intel === undefined ? g : withIntel(g, intel, this.agents));
       },
     } satisfies DetectorContext;
     this.ctx = ctx;
     this.forged = new ForgedDetector(ctx);
     this.add(new ThresholdDetector(this.ctx, signals));
+    if (options.rules !== undefined && options.rules.length > 0)
+      this.add(new RuleDetector(this.ctx, options.rules));
     this.add(new PopulationDetector(this.ctx));
     this.add(this.forged);
     this.add(this.series);
-    for (const make of extra) this.add(make(this.ctx));
   }
 
   private add(d: Detector): void {
@@ -228,6 +277,13 @@ export class DetectionRun {
     this.see('device', e.device, e.ts);
     this.see('user', e.user, e.ts);
     this.identities.see(e);
+    if (
+      e.userAgent !== null &&
+      this.options.intel !== undefined &&
+      this.agents.size < MAX_AGENTS &&
+      !this.agents.has(e.ip)
+    )
+      this.agents.set(e.ip, e.userAgent);
     if (e.userAgent !== null && !this.crawlers.has(e.ip) && this.crawlers.size < 100_000) {
       const v = this.verifier.check(e.ip, e.userAgent);
       if (v?.verified) this.crawlers.add(e.ip);

@@ -39,9 +39,14 @@ export interface Threshold {
   actors: number;
   periods: number;
   outliers: number;
-  /** Median and 99th percentile of the actors' peak values. */
+  /** Median, 99th and 99.9th percentile of the actors' peak values. */
   p50: number;
   p99: number;
+  p999: number;
+  /** Mean and standard deviation of the peaks, and their median absolute deviation (statistical rules). */
+  mean: number;
+  std: number;
+  mad: number;
   /** Set when the endpoint had too little traffic and borrowed its scenario's pooled threshold. */
   borrowedFrom?: string;
   /** Set when no period had enough actors and the periods were pooled into one (half confidence). */
@@ -136,6 +141,13 @@ export function learnThreshold(g: Peaks): Threshold | null {
     pooled = true;
   }
   const sorted = Float64Array.from(all).sort();
+  let sum = 0;
+  for (const v of sorted) sum += v;
+  const mean = sum / Math.max(1, sorted.length);
+  let sq = 0;
+  for (const v of sorted) sq += (v - mean) * (v - mean);
+  const median = quantile(sorted, 0.5);
+  const dev = Float64Array.from(sorted, (v) => Math.abs(v - median)).sort();
   return {
     threshold: round(threshold),
     seedThreshold: seed === null ? null : round(seed),
@@ -143,8 +155,12 @@ export function learnThreshold(g: Peaks): Threshold | null {
     actors,
     periods,
     outliers,
-    p50: round(quantile(sorted, 0.5)),
+    p50: round(median),
     p99: round(quantile(sorted, 0.99)),
+    p999: round(quantile(sorted, 0.999)),
+    mean: round(mean),
+    std: round(Math.sqrt(sq / Math.max(1, sorted.length))),
+    mad: round(quantile(dev, 0.5)),
     ...(pooled ? { pooledPeriods: true } : {}),
   };
 }
