@@ -158,9 +158,7 @@ describe('apiwarden profile', () => {
     expect(r.code, r.stderr).toBe(0);
     const s = await cli(['profile', 'show', p, '--endpoint', 'login']);
     expect(s.code, s.stderr).toBe(0);
-    expect(s.stdout).toMatch(
-      /^POST \/api\/v1\/auth\/login: \d+ req\/min per IP.*confidence [01]\.\d\d/m,
-    );
+    expect(s.stdout).toMatch(/^POST \/api\/v1\/auth\/login: \d+ req\/min per IP.*confidence [01]\.\d\d/m);
     const j = await cli(['profile', 'show', p, '--json']);
     const recs = JSON.parse(j.stdout);
     expect(recs.length).toBeGreaterThan(10);

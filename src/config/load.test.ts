@@ -49,7 +49,9 @@ describe('config', () => {
     expect(r.ok).toBe(false);
     if (!r.ok) {
       expect(r.error).toContainEqual(
-        expect.stringMatching(/^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel, detection\)$/),
+        expect.stringMatching(
+          /^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel, detection\)$/,
+        ),
       );
       expect(r.error).toContainEqual(
         expect.stringMatching(/^unknown key 'trustedProxy' in events \(valid: trustedProxies, /),

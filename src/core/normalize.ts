@@ -110,7 +110,8 @@ const nz = (s: string | null | undefined): string | null =>
 const num = (n: number): number | null => (Number.isNaN(n) || n < 0 ? null : n);
 const MAX_ID = 256;
 /** A JWT handed out under a token-ish key of a JSON answer (`"access_token": "eyJ…"`). */
-const ISSUED_JWT = /"(?:access_token|id_token|token|jwt)"\s*:\s*"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"/;
+const ISSUED_JWT =
+  /"(?:access_token|id_token|token|jwt)"\s*:\s*"(eyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)"/;
 
 function issuedSubject(body: string): string | null {
   if (body.indexOf('eyJ') === -1) return null;
@@ -257,7 +258,8 @@ export class Normalizer {
     user ??= nz(d.consumer) ?? nz(d.remoteUser) ?? (cred !== null ? cred.subject : null);
     // A request answered with a JWT (a login) authenticated as that token's subject: the link from the
     // address that logged in to the account, even when the token is never used afterwards.
-    if (user === null && status >= 200 && status < 300 && d.responseBody !== null) user = issuedSubject(d.responseBody);
+    if (user === null && status >= 200 && status < 300 && d.responseBody !== null)
+      user = issuedSubject(d.responseBody);
     let device = h === null ? null : nz(h[this.options.deviceHeader]);
     if (device === null && cookies !== null && this.options.deviceCookie !== null) {
       device = nz(cookies[this.options.deviceCookie]);
