@@ -15,6 +15,7 @@ import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
 import type { Detector, DetectorContext } from './detector.js';
+import { BehaviourDetector, BehaviourTrainer } from './detectors/behaviour.js';
 import { ForgedDetector } from './detectors/forged.js';
 import { PopulationDetector } from './detectors/population.js';
 import { RuleDetector } from './detectors/rules.js';
@@ -143,6 +144,7 @@ export class ProfilingRun {
   private readonly engine: StreamEngine;
   private readonly builder: ProfileBuilder;
   private readonly scenarios = new Scenarios();
+  private readonly behaviour = new BehaviourTrainer();
   events = 0;
 
   constructor() {
@@ -154,6 +156,7 @@ export class ProfilingRun {
   push(e: FeatureEvent): void {
     this.events++;
     this.scenarios.see(e);
+    this.behaviour.windows.add(e);
     const out = this.engine.push(e);
     for (let i = 0; i < out.length; i++) this.builder.add(out[i]!);
   }
@@ -161,7 +164,10 @@ export class ProfilingRun {
   build(): Profile {
     const out = this.engine.flush();
     for (let i = 0; i < out.length; i++) this.builder.add(out[i]!);
-    return this.builder.build();
+    const profile = this.builder.build();
+    const behaviour = this.behaviour.build();
+    if (behaviour !== null) profile.models = { behaviour };
+    return profile;
   }
 }
 
@@ -244,6 +250,8 @@ export class DetectionRun {
     this.add(new ThresholdDetector(this.ctx, signals));
     if (options.rules !== undefined && options.rules.length > 0)
       this.add(new RuleDetector(this.ctx, options.rules));
+    if (profile.models?.behaviour !== undefined)
+      this.add(new BehaviourDetector(this.ctx, profile.models.behaviour));
     this.add(new PopulationDetector(this.ctx));
     this.add(this.forged);
     this.add(this.series);

@@ -9,6 +9,7 @@
  * Endpoints with too little traffic borrow the pooled profile of their scenario (cold start).
  */
 
+import type { BehaviourModelJson } from '../detect/detectors/behaviour.js';
 import type { Signal } from '../detect/features.js';
 import { KEY_SEP, type Snapshot } from '../features/stream.js';
 import { periodOutliers } from './outliers.js';
@@ -82,6 +83,8 @@ export interface Profile {
   habitual: Record<string, Record<string, number>>;
   /** Per-endpoint parameter profiles for forged-parameter scoring (docs/params.md), when learned. */
   params?: unknown;
+  /** Fitted models (src/detect/detectors/behaviour.ts), when there was enough traffic. */
+  models?: { behaviour?: BehaviourModelJson };
 }
 
 const METHOD =
