@@ -47,9 +47,10 @@ function traffic(attack: boolean): FeatureEvent[] {
       }
     }
   if (attack)
-    for (let i = 0; i < 60; i++)
+    // An ordinary volume (14 requests), but every one a failed login and no page assets.
+    for (let i = 0; i < 14; i++)
       out.push(
-        ev(6 * 600_000 + i * 9_000, '203.0.113.5', {
+        ev(6 * 600_000 + i * 40_000, '203.0.113.5', {
           method: 'POST',
           path: '/api/login',
           endpoint: 'POST /api/login',
@@ -61,7 +62,7 @@ function traffic(attack: boolean): FeatureEvent[] {
 }
 
 describe('behaviour model (Isolation Forest over 10-minute windows)', () => {
-  it('learns from windows, then flags and explains a window of failed logins as credential stuffing', () => {
+  it('learns from windows, then flags a window of failed logins and explains it by its features', () => {
     const t = new BehaviourTrainer();
     for (const e of traffic(false)) t.windows.add(e);
     const model = t.build()!;
@@ -73,9 +74,10 @@ describe('behaviour model (Isolation Forest over 10-minute windows)', () => {
     for (const e of traffic(true)) d.onEvent(e);
     d.finish();
     const hit = found.find((f) => f.actors[0]!.value === '203.0.113.5');
-    expect(hit?.type).toBe('credential_stuffing');
+    expect(hit).toBeDefined();
     expect(hit?.evidence[0]!.feature).toMatch(/^iforest\./);
-    expect(hit?.explanation).toMatch(/auth_failures/);
+    expect(hit?.explanation).toMatch(/rarer than 99\.9% of the training windows/);
+    expect(hit?.evidence.every((x) => x.source === 'model')).toBe(true);
     // Ordinary windows stay below the line (a few at most, by construction of the 99.9th percentile).
     expect(found.filter((f) => f.actors[0]!.value !== '203.0.113.5').length).toBeLessThanOrEqual(10);
   });

@@ -1,6 +1,6 @@
 /**
  * A model of behaviour: every address's 10-minute window becomes a vector of eleven numbers (requests,
- * endpoints, error share, asset share, failed logins, OTP requests, ids read, id steps of 1-2, bytes out, POST
+ * endpoints, error share, asset share, failed logins, OTP requests, ids read, id steps of 1-2, bytes per request, POST
  * share, paths answered 4xx), log-scaled. An Isolation Forest (src/detect/models/iforest.ts) is fitted on the
  * training windows; its alert line is the 99.9th percentile of the training scores. A window above it is
  * explained by the features that isolated it (mass reduction), and the top feature names the behaviour
@@ -21,7 +21,7 @@ export const BEHAVIOUR_FEATURES = [
   'otp_requests',
   'ids_read',
   'id_steps',
-  'bytes_out',
+  'bytes_per_request',
   'post_share',
   'paths_4xx',
 ] as const;
@@ -35,7 +35,7 @@ const TYPE_OF: Record<(typeof BEHAVIOUR_FEATURES)[number], AnomalyType> = {
   otp_requests: 'otp_abuse',
   ids_read: 'crawler',
   id_steps: 'crawler',
-  bytes_out: 'data_exfiltration',
+  bytes_per_request: 'data_exfiltration',
   post_share: 'high_frequency',
   paths_4xx: 'scanner',
 };
@@ -44,7 +44,7 @@ const SPECIFIC = new Set<string>([
   'otp_requests',
   'ids_read',
   'id_steps',
-  'bytes_out',
+  'bytes_per_request',
   'paths_4xx',
 ]);
 export const BEHAVIOUR_WINDOW_MS = 600_000;
@@ -151,7 +151,7 @@ export class BehaviourWindows {
       row[5] = Math.log1p(a.otp);
       row[6] = Math.log1p(a.ids);
       row[7] = a.ids < 3 ? 0 : a.steps / (a.ids - 1);
-      row[8] = Math.log1p(a.bytes);
+      row[8] = Math.log1p(a.bytes / a.api);
       row[9] = a.post / a.api;
       row[10] = Math.log1p(a.paths4xx.length);
       this.onRow(ip, row, a, start);
@@ -238,11 +238,11 @@ export class BehaviourDetector implements Detector {
   private judge(ip: string, row: Float64Array, a: Acc, start: number): void {
     const score = this.model.scoreRow(row, 0);
     if (score <= this.json.threshold) return;
-    const why = this.model.explain(row, 3, BEHAVIOUR_FEATURES);
+    const why = this.model.explain(row, 5, BEHAVIOUR_FEATURES);
     if (why.length === 0) return;
-    // The behaviour is named by the most specific feature among the top three (failed logins say more than
-    // "many requests", which goes with every abuse).
-    const named = why.find((c) => SPECIFIC.has(BEHAVIOUR_FEATURES[c.index]!)) ?? why[0]!;
+    // The behaviour is named by the most specific feature with at least a tenth of the isolation (failed logins
+    // say more than "many requests", which goes with every abuse).
+    const named = why.find((c) => c.weight >= 0.1 && SPECIFIC.has(BEHAVIOUR_FEATURES[c.index]!)) ?? why[0]!;
     const feature = BEHAVIOUR_FEATURES[named.index]!;
     const end = start + BEHAVIOUR_WINDOW_MS;
     this.ctx.emit({
