@@ -145,6 +145,7 @@ export class ProfilingRun {
   private readonly builder: ProfileBuilder;
   private readonly scenarios = new Scenarios();
   private readonly behaviour = new BehaviourTrainer();
+  private readonly addSnapshot = (s: Snapshot) => this.builder.add(s);
   events = 0;
 
   constructor() {
@@ -157,8 +158,7 @@ export class ProfilingRun {
     this.events++;
     this.scenarios.see(e);
     this.behaviour.windows.add(e);
-    const out = this.engine.push(e);
-    for (let i = 0; i < out.length; i++) this.builder.add(out[i]!);
+    this.engine.pushTo(e, this.addSnapshot);
   }
 
   build(): Profile {
@@ -297,8 +297,12 @@ export class DetectionRun {
       if (v?.verified) this.crawlers.add(e.ip);
     }
     for (let i = 0; i < this.eventDetectors.length; i++) this.eventDetectors[i]!.onEvent!(e);
-    this.snapshots(this.engine.push(e));
+    this.engine.pushTo(e, this.onSnapshot);
   }
+
+  private readonly onSnapshot = (s: Snapshot): void => {
+    for (let d = 0; d < this.snapshotDetectors.length; d++) this.snapshotDetectors[d]!.onSnapshot!(s);
+  };
 
   /** Live mode: event time moves on without events (windows close on the clock). */
   advanceTo(ts: number): void {

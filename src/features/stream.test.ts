@@ -257,4 +257,24 @@ describe('on simulated traffic', () => {
     );
     expect(fourxx.size).toBeGreaterThan(0);
   });
+
+  it('pushTo hands the same rows, in the same order, as push (one reused object)', () => {
+    const a = new StreamEngine(defaultFeatures());
+    const b = new StreamEngine(defaultFeatures());
+    const viaPush: Snapshot[] = [];
+    const viaVisit: Snapshot[] = [];
+    let same = true;
+    let last: Snapshot | null = null;
+    for (const e of events) {
+      viaPush.push(...a.push(e));
+      b.pushTo(e, (s) => {
+        if (last !== null && last !== s) same = false;
+        last = s;
+        viaVisit.push({ ...s });
+      });
+    }
+    expect(viaVisit).toEqual(viaPush);
+    expect(viaVisit.length).toBeGreaterThan(1000);
+    expect(same).toBe(true);
+  });
 });
