@@ -12,6 +12,7 @@
 import type { BehaviourModelJson } from '../detect/detectors/behaviour.js';
 import type { Signal } from '../detect/features.js';
 import { KEY_SEP, type Snapshot } from '../features/stream.js';
+import { ocsvmPeriodThreshold } from './ocsvm-check.js';
 import { periodOutliers } from './outliers.js';
 
 export const PROFILE_VERSION = 1;
@@ -52,6 +53,11 @@ export interface Threshold {
   borrowedFrom?: string;
   /** Set when no period had enough actors and the periods were pooled into one (half confidence). */
   pooledPeriods?: boolean;
+  /**
+   * Population thresholds: the One-Class SVM's second opinion — the largest over periods of the smallest value
+   * above the median outside the SVM's boundary (null: the SVM left nothing above the median outside).
+   */
+  ocsvmThreshold?: number | null;
 }
 
 export interface FeatureProfile {
@@ -90,7 +96,9 @@ export interface Profile {
 const METHOD =
   'per period: each actor’s peak value; DBSCAN on log1p(values) with eps = max(ln 2, median k-distance), ' +
   'minPts 5; threshold = max over periods of the largest in-cluster value; seedThreshold = max over periods ' +
-  'of the smallest outlier; confidence = (1 - e^(-actors/100)) * (1 - e^(-periods/3))';
+  'of the smallest outlier; ocsvmThreshold (population) = max over periods of the smallest value above the ' +
+  'median outside a One-Class SVM (nu 0.02, RBF, gamma scale) fitted on the period; ' +
+  'confidence = (1 - e^(-actors/100)) * (1 - e^(-periods/3))';
 
 /** Per group: period → actor → peak value. */
 type Peaks = Map<number, Map<string, number>>;
@@ -112,7 +120,9 @@ function quantile(sorted: Float64Array, q: number): number {
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
 
-export function learnThreshold(g: Peaks): Threshold | null {
+/** `ocsvm`: also compute the One-Class SVM's period thresholds (population thresholds; see ocsvm-check.ts). */
+export function learnThreshold(g: Peaks, ocsvm = false): Threshold | null {
+  let ocsvmThreshold: number | null = null;
   let actors = 0;
   let periods = 0;
   let outliers = 0;
@@ -129,6 +139,10 @@ export function learnThreshold(g: Peaks): Threshold | null {
     outliers += o.outliers;
     if (o.inlierMax > threshold) threshold = o.inlierMax;
     if (o.minOutlier !== null && (seed === null || o.minOutlier > seed)) seed = o.minOutlier;
+    if (ocsvm) {
+      const t = ocsvmPeriodThreshold(vals);
+      if (t !== null && (ocsvmThreshold === null || t > ocsvmThreshold)) ocsvmThreshold = t;
+    }
   }
   let pooled = false;
   if (periods === 0 || actors < SPARSE_ACTORS * periods) {
@@ -141,6 +155,7 @@ export function learnThreshold(g: Peaks): Threshold | null {
     outliers = o.outliers;
     threshold = o.inlierMax;
     seed = o.minOutlier;
+    if (ocsvm) ocsvmThreshold = ocsvmPeriodThreshold(all);
     pooled = true;
   }
   const sorted = Float64Array.from(all).sort();
@@ -165,6 +180,7 @@ export function learnThreshold(g: Peaks): Threshold | null {
     std: round(Math.sqrt(sq / Math.max(1, sorted.length))),
     mad: round(quantile(dev, 0.5)),
     ...(pooled ? { pooledPeriods: true } : {}),
+    ...(ocsvm ? { ocsvmThreshold } : {}),
   };
 }
 
@@ -241,7 +257,7 @@ export class ProfileBuilder {
             addPeak(sp, period, a, v);
           }
       }
-      fp.population = learnThreshold(pool);
+      fp.population = learnThreshold(pool, true);
       if (sig.perEndpoint) {
         for (const [scenario, sp] of byScenario) {
           const t = learnThreshold(sp);
