@@ -9,6 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
+import { owned } from '../core/strings.js';
 import { checkRules } from '../detect/detectors/rules.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
@@ -52,7 +53,7 @@ class LearnSink implements EventSink {
       const n = this.perActor.get(k) ?? 0;
       if (n < PARAM_SAMPLES_PER_ACTOR) {
         this.params.add(e);
-        if (this.perActor.size < MAX_TRACKED) this.perActor.set(k, n + 1);
+        if (this.perActor.size < MAX_TRACKED) this.perActor.set(n === 0 ? owned(k) : k, n + 1);
       }
       this.run.push(fe);
     }

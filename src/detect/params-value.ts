@@ -5,6 +5,7 @@
  * (values are attacker-controlled), mergeable (endpoints found under a literal path merge into their template)
  * and serializes to plain JSON.
  */
+import { owned } from '../core/strings.js';
 
 /** How a value travelled: query values are always `str`; JSON body values keep their JSON type. */
 export type WireKind = 'str' | 'num' | 'bool' | 'null' | 'obj' | 'arr';
@@ -414,7 +415,7 @@ export class ParamStats {
       else {
         const c = tally.get(t);
         if (c !== undefined) tally.set(t, c + count);
-        else if (tally.size < this.limits.maxValues) tally.set(t, count);
+        else if (tally.size < this.limits.maxValues) tally.set(owned(t), count);
         else this.tally = null;
       }
     }
@@ -433,7 +434,7 @@ export class ParamStats {
     if (text !== user) {
       const c = others.get(user);
       if (c !== undefined) others.set(user, c + 1);
-      else if (others.size < MAX_ACTOR_OTHERS) others.set(user, 1);
+      else if (others.size < MAX_ACTOR_OTHERS) others.set(owned(user), 1);
       else this.dropActor();
     }
     if (this.actorUserCount >= 20 && others !== null && others.size * 2 > this.actorUserCount)

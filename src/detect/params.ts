@@ -14,6 +14,7 @@
  * finding), turned into a weight; reasons combine by noisy-OR (see `combine`).
  */
 import type { ApiEvent } from '../core/event.js';
+import { owned } from '../core/strings.js';
 import { ID_SHAPES, PARAM_NAME, segmentShape } from '../inventory/shape.js';
 import { SpecTemplates, Templater } from '../inventory/templater.js';
 import {
@@ -332,14 +333,14 @@ export class ParamProfiler {
     const cur = p.map.get(x);
     if (cur === undefined) {
       if (p.map.size < this.limits.maxRelationIds && this.budget.left > 0) {
-        p.map.set(x, y);
+        p.map.set(owned(x), y);
         this.budget.left--;
       } else p.overflow++;
     } else {
       p.checks++;
       if (cur !== y) {
         p.mismatches++;
-        p.conflicts.add(x);
+        p.conflicts.add(owned(x));
       }
     }
     // Give up on pairs that are clearly not functions, or whose ids never repeat: their memory goes back.

@@ -8,6 +8,7 @@
 
 import type { RuleConfig } from '../config/schema.js';
 import type { ActorKind } from '../core/event.js';
+import { owned } from '../core/strings.js';
 import { CrawlerVerifier } from '../enrich/crawlers.js';
 import type { IntelHit } from '../enrich/intel.js';
 import type { FeatureEvent } from '../features/enrich.js';
@@ -75,21 +76,23 @@ class Identities {
         c = new Map();
         this.carriers.set(e.token, c);
       }
-      if (c !== undefined && (c.has(e.ip) || c.size < MAX_IPS_PER_TOKEN)) c.set(e.ip, e.ts);
+      if (c !== undefined && (c.has(e.ip) || c.size < MAX_IPS_PER_TOKEN))
+        c.set(c.has(e.ip) ? e.ip : owned(e.ip), e.ts);
     }
     if (e.user !== null && e.scenario === 'authentication' && e.status >= 200 && e.status < 300) {
       const l = this.logins.get(e.ip);
       if (l === undefined) {
-        if (this.logins.size < MAX_ACTORS) this.logins.set(e.ip, [e.user]);
-      } else if (l.length < MAX_LOGINS_PER_IP && !l.includes(e.user)) l.push(e.user);
+        if (this.logins.size < MAX_ACTORS) this.logins.set(owned(e.ip), [owned(e.user)]);
+      } else if (l.length < MAX_LOGINS_PER_IP && !l.includes(e.user)) l.push(owned(e.user));
     }
     const hour = Math.floor(e.ts / HOUR);
     if (e.token !== null || e.device !== null) {
       let b = this.behind.get(e.ip);
       if (b === undefined || b.hour !== hour) {
-        if (b === undefined && this.behind.size >= MAX_ACTORS) return;
+        const fresh = b === undefined;
+        if (fresh && this.behind.size >= MAX_ACTORS) return;
         b = { hour, ids: new Set() };
-        this.behind.set(e.ip, b);
+        this.behind.set(fresh ? owned(e.ip) : e.ip, b);
       }
       if (b.ids.size < MAX_IDS_PER_IP) {
         if (e.token !== null) b.ids.add(`t${e.token}`);
@@ -97,8 +100,9 @@ class Identities {
       }
     }
     if (e.user !== null && this.users.size < MAX_ACTORS) {
-      if (e.token !== null) this.users.set(`t${e.token}`, e.user);
-      if (e.device !== null) this.users.set(`d${e.device}`, e.user);
+      const u = e.user;
+      if (e.token !== null && this.users.get(`t${e.token}`) !== u) this.users.set(`t${e.token}`, owned(u));
+      if (e.device !== null && this.users.get(`d${e.device}`) !== u) this.users.set(`d${e.device}`, owned(u));
     }
   }
   loggedIn(ip: string): string[] {
@@ -268,7 +272,7 @@ export class DetectionRun {
     const m = this.spans[kind];
     const s = m.get(v);
     if (s === undefined) {
-      if (m.size < MAX_ACTORS) m.set(v, { first: ts, last: ts });
+      if (m.size < MAX_ACTORS) m.set(owned(v), { first: ts, last: ts });
     } else {
       if (ts < s.first) s.first = ts;
       if (ts > s.last) s.last = ts;
@@ -291,10 +295,10 @@ export class DetectionRun {
       this.agents.size < MAX_AGENTS &&
       !this.agents.has(e.ip)
     )
-      this.agents.set(e.ip, e.userAgent);
+      this.agents.set(owned(e.ip), owned(e.userAgent));
     if (e.userAgent !== null && !this.crawlers.has(e.ip) && this.crawlers.size < 100_000) {
       const v = this.verifier.check(e.ip, e.userAgent);
-      if (v?.verified) this.crawlers.add(e.ip);
+      if (v?.verified) this.crawlers.add(owned(e.ip));
     }
     for (let i = 0; i < this.eventDetectors.length; i++) this.eventDetectors[i]!.onEvent!(e);
     this.engine.pushTo(e, this.onSnapshot);

@@ -9,6 +9,7 @@
  * (events of further keys are counted in `overflow` and skipped).
  */
 
+import { owned } from '../core/strings.js';
 import type { FeatureEvent } from './enrich.js';
 import { ExactThenHll, hash64Into, QuantileSketch } from './sketch/index.js';
 import type { AggSpec, FeatureSpec, Filter, KeyPart, NumericField, ValueField } from './spec.js';
@@ -116,7 +117,8 @@ class DistinctAcc implements ObjAcc {
     const v = fieldValue(e, this.field);
     // A key often repeats its last value (its user agent, its endpoint): a set needs it once.
     if (v === null || v === this.lastValue) return;
-    this.lastValue = v;
+    // owned: a slice would keep the whole read chunk alive as long as the window is open.
+    this.lastValue = owned(v);
     hash64Into(v, 0, hashScratch);
     this.set.addHash(hashScratch.hi, hashScratch.lo);
   }
@@ -471,7 +473,7 @@ class GroupState {
           continue;
         }
         slot = this.allocSlot();
-        keys.set(key, slot);
+        keys.set(owned(key), slot);
         this.keys++;
       }
       this.fill(slot, e, start);
@@ -497,7 +499,7 @@ class GroupState {
         return;
       }
       s = { start: e.ts, last: e.ts, slot: this.allocSlot() };
-      this.sessions.set(key, s);
+      this.sessions.set(owned(key), s);
       this.keys++;
     }
     if (e.ts < s.start) s.start = e.ts;

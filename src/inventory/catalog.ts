@@ -4,7 +4,9 @@
  * templater hands out (one per endpoint, plus the literal paths of a position until it proves to be a
  * parameter), never by the number of events.
  */
+
 import type { ApiEvent } from '../core/event.js';
+import { owned } from '../core/strings.js';
 import { type ClientKind, clientKind } from '../enrich/useragent.js';
 import type { SensitiveScanner } from '../sensitive/scanner.js';
 import type { Finding } from '../sensitive/types.js';
@@ -286,7 +288,8 @@ export class Inventory {
     a.clients[ck] = (a.clients[ck] ?? 0) + 1;
     const ak = authKind(e);
     a.auth[ak] = (a.auth[ak] ?? 0) + 1;
-    if (a.ips.size < MAX_DISTINCT) a.ips.add(e.ip);
+    // owned: the set outlives the line, which a sliced address would keep alive (src/core/strings.ts).
+    if (a.ips.size < MAX_DISTINCT && !a.ips.has(e.ip)) a.ips.add(owned(e.ip));
     if (e.token !== null && a.tokens.size < MAX_DISTINCT) a.tokens.add(e.token);
     a.query.requests++;
     if (e.query !== null) {

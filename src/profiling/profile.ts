@@ -9,6 +9,7 @@
  * Endpoints with too little traffic borrow the pooled profile of their scenario (cold start).
  */
 
+import { owned } from '../core/strings.js';
 import type { BehaviourModelJson } from '../detect/detectors/behaviour.js';
 import type { Signal } from '../detect/features.js';
 import { KEY_SEP, type Snapshot } from '../features/stream.js';
@@ -110,7 +111,8 @@ function addPeak(g: Peaks, period: number, actor: string, v: number): void {
     g.set(period, m);
   }
   const old = m.get(actor);
-  if (old === undefined || v > old) m.set(actor, v);
+  if (old === undefined) m.set(owned(actor), v);
+  else if (v > old) m.set(actor, v);
 }
 
 function quantile(sorted: Float64Array, q: number): number {

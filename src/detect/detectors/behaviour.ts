@@ -7,6 +7,7 @@
  * (failed logins → credential stuffing, ids read → crawler, bytes → exfiltration …). Windows with fewer than
  * MIN_REQUESTS requests are not judged: too little to say.
  */
+import { owned } from '../../core/strings.js';
 import type { FeatureEvent } from '../../features/enrich.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { IsolationForest } from '../models/iforest.js';
@@ -108,7 +109,7 @@ export class BehaviourWindows {
         first: e.ts,
         last: e.ts,
       };
-      this.acc.set(e.ip, a);
+      this.acc.set(owned(e.ip), a);
     }
     a.all++;
     a.last = e.ts;

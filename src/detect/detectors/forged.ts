@@ -8,6 +8,7 @@
  * (0.7 each) or a handful of moderate ones (a few coupon codes the server did not know) are enough; a lone odd
  * request never is.
  */
+import { owned } from '../../core/strings.js';
 import type { FeatureEvent } from '../../features/enrich.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import type { Reason } from '../params.js';
@@ -66,7 +67,7 @@ export class ForgedDetector implements Detector {
     if (s === undefined) {
       if (this.actors.size >= MAX_ACTORS) return;
       s = { times: [], scores: [], reasons: [], endpoints: new Set(), first: e.ts, reported: false };
-      this.actors.set(k, s);
+      this.actors.set(owned(k), s);
     }
     s.times.push(e.ts);
     s.scores.push(score);
@@ -74,7 +75,14 @@ export class ForgedDetector implements Detector {
       s.times.shift();
       s.scores.shift();
     }
-    if (s.reasons.length < 8) s.reasons.push(...reasons.slice(0, 2));
+    if (s.reasons.length < 8)
+      for (const r of reasons.slice(0, 2))
+        s.reasons.push({
+          ...r,
+          param: owned(r.param),
+          observed: owned(r.observed),
+          expected: owned(r.expected),
+        });
     if (s.endpoints.size < 16) s.endpoints.add(e.endpoint);
     if (s.times.length < this.minRequests) return;
     let clean = 1;
