@@ -6,10 +6,11 @@
  * and living through it give the same rows, because nothing depends on wall time unless a clock is injected.
  *
  * Memory is bounded: state exists only for open windows; each feature tracks at most `maxKeys` keys at once
- * (events of further keys are counted in `overflow` and skipped).
+ * (events of further keys are counted in `overflow` and skipped). Keys are kept as they come (often slices of
+ * the input's read chunks, which they keep alive while their window is open: at most the input of the longest
+ * window); copying them on insert cost 15% of the throughput, measured.
  */
 
-import { owned } from '../core/strings.js';
 import type { FeatureEvent } from './enrich.js';
 import { ExactThenHll, hash64Into, QuantileSketch } from './sketch/index.js';
 import type { AggSpec, FeatureSpec, Filter, KeyPart, NumericField, ValueField } from './spec.js';
@@ -117,8 +118,7 @@ class DistinctAcc implements ObjAcc {
     const v = fieldValue(e, this.field);
     // A key often repeats its last value (its user agent, its endpoint): a set needs it once.
     if (v === null || v === this.lastValue) return;
-    // owned: a slice would keep the whole read chunk alive as long as the window is open.
-    this.lastValue = owned(v);
+    this.lastValue = v;
     hash64Into(v, 0, hashScratch);
     this.set.addHash(hashScratch.hi, hashScratch.lo);
   }
@@ -473,7 +473,7 @@ class GroupState {
           continue;
         }
         slot = this.allocSlot();
-        keys.set(owned(key), slot);
+        keys.set(key, slot);
         this.keys++;
       }
       this.fill(slot, e, start);
@@ -499,7 +499,7 @@ class GroupState {
         return;
       }
       s = { start: e.ts, last: e.ts, slot: this.allocSlot() };
-      this.sessions.set(owned(key), s);
+      this.sessions.set(key, s);
       this.keys++;
     }
     if (e.ts < s.start) s.start = e.ts;
