@@ -103,6 +103,36 @@ describe('apiwarden analyze', () => {
   });
 });
 
+describe('apiwarden analyze --store: the offline path over history', () => {
+  it('learns and judges the stored events and finds what the file analysis found (bar parameter scores)', async () => {
+    const store = join(dir, 'store');
+    const i = await bin(['ingest', join(sim, 'apisix.jsonl'), '--store', store, '--quiet']);
+    expect(i.code, i.stderr).toBe(0);
+    const o = join(dir, 'out-store');
+    const r = await bin(['analyze', '--store', store, '--out', o, '--quiet']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(await readFile(join(o, 'summary.json'), 'utf8'));
+    expect(summary.format).toBe('store');
+    const fromFile = JSON.parse(await readFile(join(out, 'summary.json'), 'utf8'));
+    expect(summary.events).toBe(fromFile.events);
+    const ids = (f: string) =>
+      readFile(f, 'utf8').then((t) =>
+        t
+          .trim()
+          .split('\n')
+          .map((l) => JSON.parse(l))
+          .filter((a) => a.detector !== 'param_profile')
+          .map((a) => a.id)
+          .sort(),
+      );
+    // The same events in the same order: the same alerts (the store has no bodies, so no parameter alerts).
+    expect(await ids(join(o, 'alerts.jsonl'))).toEqual(await ids(join(out, 'alerts.jsonl')));
+    const both = await cli(['analyze', join(sim, 'apisix.jsonl'), '--store', store, '--out', o]);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/give inputs or --store, not both/);
+  });
+});
+
 describe('apiwarden analyze --config: rules and intel', () => {
   it('raises configured rules and adds intel evidence, and refuses a rule on an unknown feature', async () => {
     const labels = JSON.parse(await readFile(join(sim, 'labels.json'), 'utf8'));

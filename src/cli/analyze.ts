@@ -21,6 +21,7 @@ import { Inventory } from '../inventory/catalog.js';
 import { type Profile, readProfile } from '../profiling/profile.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
+import { forEachStoredEvent } from './features.js';
 import { int, terminalSafe } from './human.js';
 import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
 import { analysisReport } from './report-html.js';
@@ -28,6 +29,17 @@ import { analysisReport } from './report-html.js';
 export interface AnalyzeFlags extends ParseFlags {
   out?: string;
   profile?: string;
+  store?: string;
+}
+
+/** What the analysis read, for summary.json (a parse summary's fields, or the store's). */
+interface ReadSummary {
+  inputs: string[];
+  format: string;
+  events: number;
+  malformed: number;
+  firstEvent: string | null;
+  lastEvent: string | null;
 }
 
 /** Pass 1: enrich, learn the profile, the parameter profiles and the inventory. */
@@ -76,11 +88,14 @@ class DetectSink implements EventSink {
   ) {
     this.enricher = new Enricher(scanner);
   }
+  count(ts: number): void {
+    const h = Math.floor(ts / 3_600_000) * 3_600_000;
+    this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
+  }
   async write(events: readonly ApiEvent[]): Promise<void> {
     for (const e of events) {
       this.inventory?.add(e);
-      const h = Math.floor(e.ts / 3_600_000) * 3_600_000;
-      this.hourly.set(h, (this.hourly.get(h) ?? 0) + 1);
+      this.count(e.ts);
       const fe = this.enricher.enrich(e);
       if (this.scorer === null) {
         this.run.push(fe);
@@ -135,8 +150,10 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
       '--out DIR is required (alerts.jsonl, incidents.jsonl, report.html … are written there)',
       2,
     );
+  if (flags.store !== undefined && inputs.length > 0)
+    throw new CliError('give inputs or --store, not both', 2);
   const args = inputs.length === 0 ? ['-'] : inputs;
-  if (flags.profile === undefined && args.includes('-'))
+  if (flags.store === undefined && flags.profile === undefined && args.includes('-'))
     throw new CliError(
       'analyze reads its input twice (learn the profile, then judge): give files, or a profile with --profile',
       2,
@@ -171,7 +188,13 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   const inventory = new Inventory({ scanner: new SensitiveScanner(sensitive) });
   let profile: Profile;
   let learnSummary: ParseSummary | null = null;
-  if (given === null) {
+  if (given === null && flags.store !== undefined) {
+    // The store keeps enriched events: thresholds and models are learned; parameter profiles need bodies.
+    if (!flags.quiet) io.stderr.write(`pass 1 of 2: learning the profile from the store ${flags.store}\n`);
+    const learn = new ProfilingRun();
+    await forEachStoredEvent(flags.store, (e) => learn.push(e));
+    profile = learn.build();
+  } else if (given === null) {
     if (!flags.quiet) io.stderr.write('pass 1 of 2: learning the profile and the inventory\n');
     const learn = new LearnSink(new SensitiveScanner(sensitive), inventory);
     learnSummary = await parseInputs(args, parseFlags, io, learn);
@@ -198,12 +221,34 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     given === null ? null : inventory,
     scorer,
   );
-  const summary = await parseInputs(
-    args,
-    { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine },
-    io,
-    detect,
-  );
+  let parsed: ParseSummary | null = null;
+  let summary: ReadSummary;
+  if (flags.store !== undefined) {
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    const n = await forEachStoredEvent(flags.store, (e) => {
+      if (e.ts < first) first = e.ts;
+      if (e.ts > last) last = e.ts;
+      detect.count(e.ts);
+      run.push(e);
+    });
+    summary = {
+      inputs: [flags.store],
+      format: 'store',
+      events: n,
+      malformed: 0,
+      firstEvent: n === 0 ? null : new Date(first).toISOString(),
+      lastEvent: n === 0 ? null : new Date(last).toISOString(),
+    };
+  } else {
+    parsed = await parseInputs(
+      args,
+      { ...parseFlags, quarantine: given === null ? 'none' : parseFlags.quarantine },
+      io,
+      detect,
+    );
+    summary = parsed;
+  }
   const alerts = run.finish();
   const incidents = groupIncidents(alerts);
   const totalSec = (performance.now() - started) / 1000;
@@ -253,9 +298,9 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
       hourly: [...detect.hourly].sort((a, b) => a[0] - b[0]),
     }),
   );
-  if (flags.json) io.stdout.write(`${JSON.stringify({ parse: learnSummary ?? summary, ...out })}\n`);
+  if (flags.json) io.stdout.write(`${JSON.stringify({ parse: learnSummary ?? parsed, ...out })}\n`);
   else if (!flags.quiet) {
-    io.stderr.write(humanSummary(summary));
+    if (parsed !== null) io.stderr.write(humanSummary(parsed));
     io.stdout.write(incidentTable(incidents, alerts));
     io.stdout.write(
       `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,anomalies.jsonl,request-scores.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,

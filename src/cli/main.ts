@@ -237,6 +237,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '--profile <file>',
       'judge against this profile (apiwarden profile) instead of learning one from the inputs',
     )
+    .option(
+      '--store <dir>',
+      'read the event store (apiwarden ingest) instead of inputs: the offline path over history (no bodies there: no parameter scores)',
+    )
     .addHelpText(
       'after',
       '\nWithout --profile the inputs are read twice: once to learn thresholds, once to judge.\nExample:\n  apiwarden analyze access.log --out results/ && apiwarden eval --labels labels.json --incidents results/incidents.jsonl\n',
