@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { appendFile, mkdir, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -262,10 +263,17 @@ describe('help', () => {
     expect(m.stderr).not.toMatch(/\bat .*\.js:\d+/);
   });
 
-  it('the demo simulates a day, parses it and shows the ground truth', async () => {
+  it('the demo simulates a day, parses it, shows the ground truth, analyzes it and scores it', {
+    timeout: 300_000,
+  }, async () => {
     const out = join(dir, 'demo');
     const r = await bin(['demo', '--out', out]);
-    expect(r.code).toBe(0);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^severity +type +actors/m);
+    expect(r.stdout).toMatch(/^campaign +detected +type/m);
+    expect(r.stdout).toMatch(/^crawler +yes +ok/m);
+    expect(r.stdout).toMatch(/benign actors flagged: \d+ of \d+/);
+    expect(existsSync(join(out, 'analysis', 'report.html'))).toBe(true);
     expect(r.stdout).toContain('format     apisix');
     expect(r.stdout).toMatch(/malformed {2}0\n/);
     expect(r.stdout).toContain('top requests');

@@ -1,6 +1,7 @@
 /**
  * `apiwarden demo` (what `npm start` runs): simulate a day of a shop API with labeled attacks, parse the
- * gateway log it wrote, and show what the traffic holds next to the ground truth.
+ * gateway log it wrote, and show what the traffic holds next to the ground truth; then analyze the day and
+ * score the incidents against that truth.
  */
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +9,8 @@ import { Inventory } from '../inventory/catalog.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import { ATTACK_TYPES } from '../simulate/attacks.js';
 import { DEFAULT_START, type Labels, Simulation, writeSimulation } from '../simulate/simulate.js';
+import { runAnalyze } from './analyze.js';
+import { runEval } from './eval.js';
 import { int } from './human.js';
 import { InventorySink, inventoryTable } from './inventory.js';
 import { humanSummary, type Io, parseInputs } from './parse.js';
@@ -47,8 +50,14 @@ export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
   io.stdout.write(`\n${report.render()}`);
   io.stdout.write(`\n${inventoryTable(inventory.report())}`);
   io.stdout.write(`\n${groundTruth(simulation.labels())}`);
+  // Detection: learn the profile from the day, judge it, and score the incidents against the labels.
+  const analysis = join(dir, 'analysis');
+  io.stdout.write(`\nanalyzing ${log} (apiwarden analyze --out ${analysis})\n\n`);
+  await runAnalyze([log], { out: analysis, progress: false }, io);
+  io.stdout.write('\nscored against the ground truth (apiwarden eval):\n\n');
+  await runEval({ labels: join(dir, 'labels.json'), incidents: join(analysis, 'incidents.jsonl') }, io);
   io.stdout.write(
-    '\nNext: `apiwarden inventory <your access.log> --out inv/` for your APIs, `apiwarden simulate --help` for more traffic (see README.md).\n',
+    `\nThe report: ${join(analysis, 'report.html')}\nNext: \`apiwarden analyze <your access.log> --out results/\` on your own logs, \`apiwarden inventory <log> --out inv/\` for your APIs, \`apiwarden simulate --help\` for more traffic (see README.md).\n`,
   );
   return 0;
 }
