@@ -1,9 +1,11 @@
 /**
  * A model of behaviour: every address's 10-minute window becomes a vector of eleven numbers (requests,
  * endpoints, error share, asset share, failed logins, OTP requests, ids read, id steps of 1-2, bytes per request, POST
- * share, paths answered 4xx), log-scaled. An Isolation Forest (src/detect/models/iforest.ts) is fitted on the
- * training windows; its alert line is the 99.9th percentile of the training scores. A window above it is
- * explained by the features that isolated it (mass reduction), and the top feature names the behaviour
+ * share, paths answered 4xx), log-scaled. Two models are fitted on the training windows: an Isolation Forest
+ * (src/detect/models/iforest.ts) and K-Means distance over robust-scaled rows (src/detect/models/kmeans.ts;
+ * unlike the forest it keeps growing beyond the training range). A window is judged abnormal when one model
+ * puts it beyond its 99.9th training percentile and the other beyond its 99th. It is explained by the features
+ * that isolated it (mass reduction) and those farthest from the centroid, and the top feature names the behaviour
  * (failed logins → credential stuffing, ids read → crawler, bytes → exfiltration …). Windows with fewer than
  * MIN_REQUESTS requests are not judged: too little to say.
  */
@@ -11,6 +13,8 @@ import { owned } from '../../core/strings.js';
 import type { FeatureEvent } from '../../features/enrich.js';
 import type { Detector, DetectorContext } from '../detector.js';
 import { IsolationForest } from '../models/iforest.js';
+import { KMeans } from '../models/kmeans.js';
+import { Scaler } from '../models/scale.js';
 import type { AnomalyType } from '../types.js';
 
 export const BEHAVIOUR_FEATURES = [
@@ -194,14 +198,24 @@ export class BehaviourTrainer {
     if (this.n < 200) return null;
     const x = { rows: this.n, cols: COLS, data: this.rows.subarray(0, this.n * COLS) };
     const model = IsolationForest.fit(x, { trees: 100, sampleSize: 256, seed: 1 });
+    const q = (v: Float64Array, p: number) => v[Math.min(v.length - 1, Math.floor(p * (v.length - 1)))]!;
     const scores = model.score(x).sort();
-    const threshold = scores[Math.min(scores.length - 1, Math.floor(0.999 * (scores.length - 1)))]!;
+    // K-Means distance on robust-scaled rows: unlike the forest, it keeps growing beyond the training range.
+    const scaler = Scaler.fit(x, { method: 'robust' });
+    const xs = scaler.transform(x);
+    const kmeans = KMeans.fit(xs, { k: Math.min(8, this.n), seed: 1, nInit: 2 });
+    const kscores = kmeans.score(xs).sort();
     return {
       features: [...BEHAVIOUR_FEATURES],
       windowMs: BEHAVIOUR_WINDOW_MS,
       trainingWindows: this.seen,
-      threshold,
+      threshold: q(scores, 0.999),
+      support: q(scores, 0.99),
       iforest: model.toJSON(),
+      kmeans: kmeans.toJSON(),
+      scaler: scaler.toJSON(),
+      kmeansThreshold: q(kscores, 0.999),
+      kmeansSupport: q(kscores, 0.99),
     };
   }
 }
@@ -210,14 +224,23 @@ export interface BehaviourModelJson {
   features: string[];
   windowMs: number;
   trainingWindows: number;
-  /** Scores above this (the 99.9th percentile of the training windows) are judged. */
+  /** Isolation Forest: the 99.9th and 99th percentile of the training windows' scores. */
   threshold: number;
+  support: number;
   iforest: ReturnType<IsolationForest['toJSON']>;
+  /** K-Means (k 8) distance over robust-scaled rows, and its 99.9th and 99th percentiles. */
+  kmeans: ReturnType<KMeans['toJSON']>;
+  scaler: ReturnType<Scaler['toJSON']>;
+  kmeansThreshold: number;
+  kmeansSupport: number;
 }
 
 export class BehaviourDetector implements Detector {
   readonly name = 'behaviour_model';
   private readonly model: IsolationForest;
+  private readonly kmeans: KMeans;
+  private readonly scaler: Scaler;
+  private readonly scaled = new Float64Array(COLS);
   private readonly windows: BehaviourWindows;
 
   constructor(
@@ -225,6 +248,8 @@ export class BehaviourDetector implements Detector {
     private readonly json: BehaviourModelJson,
   ) {
     this.model = IsolationForest.fromJSON(json.iforest);
+    this.kmeans = KMeans.fromJSON(json.kmeans);
+    this.scaler = Scaler.fromJSON(json.scaler);
     this.windows = new BehaviourWindows((ip, row, a, start) => this.judge(ip, row, a, start));
   }
 
@@ -238,7 +263,13 @@ export class BehaviourDetector implements Detector {
 
   private judge(ip: string, row: Float64Array, a: Acc, start: number): void {
     const score = this.model.scoreRow(row, 0);
-    if (score <= this.json.threshold) return;
+    this.scaler.transformRow(row, 0, this.scaled, 0);
+    const dist = this.kmeans.scoreRow(this.scaled, 0);
+    const j = this.json;
+    // Two models must agree: one beyond its 99.9th percentile, the other beyond its 99th.
+    const forest = score > j.threshold && dist > j.kmeansSupport;
+    const centroids = dist > j.kmeansThreshold && score > j.support;
+    if (!forest && !centroids) return;
     const why = this.model.explain(row, 5, BEHAVIOUR_FEATURES);
     if (why.length === 0) return;
     // The behaviour is named by the most specific feature with at least a tenth of the isolation (failed logins
@@ -256,17 +287,31 @@ export class BehaviourDetector implements Detector {
       firstEventTs: a.first,
       lastEventTs: a.last,
       requests: a.all,
-      score: Math.min(1, (score - this.json.threshold) / Math.max(1e-9, 1 - this.json.threshold)),
+      score: Math.min(1, Math.max(0, (score - j.support) / Math.max(1e-9, 1 - j.support))),
       confidence: 0.5,
-      evidence: why.map((c) => ({
-        feature: `iforest.${c.name ?? BEHAVIOUR_FEATURES[c.index]}`,
-        value: Math.round(row[c.index]! * 1000) / 1000,
-        source: 'model',
-        note: `share of the isolation ${(c.weight * 100).toFixed(0)}% (score ${score.toFixed(3)} > ${this.json.threshold.toFixed(3)})`,
-        windowStart: start,
-        windowEnd: end,
-      })),
-      explanation: `ip ${ip}: its 10-minute behaviour is rarer than 99.9% of the training windows (isolation score ${score.toFixed(3)}), mostly for ${why.map((c) => `${BEHAVIOUR_FEATURES[c.index]} (${(c.weight * 100).toFixed(0)}%)`).join(', ')}.`,
+      evidence: [
+        ...why.map((c) => ({
+          feature: `iforest.${c.name ?? BEHAVIOUR_FEATURES[c.index]}`,
+          value: Math.round(row[c.index]! * 1000) / 1000,
+          source: 'model',
+          note: `share of the isolation ${(c.weight * 100).toFixed(0)}% (score ${score.toFixed(3)}; lines ${j.support.toFixed(3)} / ${j.threshold.toFixed(3)})`,
+          windowStart: start,
+          windowEnd: end,
+        })),
+        {
+          feature: 'kmeans.distance',
+          value: Math.round(dist * 1000) / 1000,
+          threshold: Math.round(j.kmeansThreshold * 1000) / 1000,
+          source: 'model',
+          note: `distance to the nearest of ${8} behaviour centroids over its cluster's median; most from ${this.kmeans
+            .explain(this.scaled, 2, BEHAVIOUR_FEATURES)
+            .map((c) => c.name)
+            .join(', ')}`,
+          windowStart: start,
+          windowEnd: end,
+        },
+      ],
+      explanation: `ip ${ip}: its 10-minute behaviour is rarer than 99.9% of the training windows for one model and 99% for the other (isolation ${score.toFixed(3)}, centroid distance ${dist.toFixed(1)}), mostly for ${why.map((c) => `${BEHAVIOUR_FEATURES[c.index]} (${(c.weight * 100).toFixed(0)}%)`).join(', ')}.`,
     });
   }
 }
