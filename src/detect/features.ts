@@ -83,13 +83,13 @@ function forActor(k: ActorKind): { specs: FeatureInput[]; signals: Signal[] } {
   );
   add(
     {
-      name: `otp_15m_by_${k}`,
+      name: `otp_5m_by_${k}`,
       key: [k],
-      window: tumbling(15),
+      window: tumbling(5),
       agg: { fn: 'count' },
       filter: { scenario: ['otp'] },
     },
-    { perEndpoint: false, type: 'otp_abuse', unit: 'OTP requests / 15 min', minEvents: 1 },
+    { perEndpoint: false, type: 'otp_abuse', unit: 'OTP requests / 5 min', minEvents: 1 },
   );
   add(
     {
