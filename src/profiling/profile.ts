@@ -55,8 +55,9 @@ export interface Threshold {
   /** Set when no period had enough actors and the periods were pooled into one (half confidence). */
   pooledPeriods?: boolean;
   /**
-   * Population thresholds: the One-Class SVM's second opinion — the largest over periods of the smallest value
-   * above the median outside the SVM's boundary (null: the SVM left nothing above the median outside).
+   * The One-Class SVM's second opinion (population and per-endpoint thresholds learned from their own
+   * traffic): the largest over periods of the smallest value above the median outside the SVM's boundary
+   * (null: the SVM left nothing above the median outside).
    */
   ocsvmThreshold?: number | null;
 }
@@ -97,7 +98,7 @@ export interface Profile {
 const METHOD =
   'per period: each actor’s peak value; DBSCAN on log1p(values) with eps = max(ln 2, median k-distance), ' +
   'minPts 5; threshold = max over periods of the largest in-cluster value; seedThreshold = max over periods ' +
-  'of the smallest outlier; ocsvmThreshold (population) = max over periods of the smallest value above the ' +
+  'of the smallest outlier; ocsvmThreshold = max over periods of the smallest value above the ' +
   'median outside a One-Class SVM (nu 0.02, RBF, gamma scale) fitted on the period; ' +
   'confidence = (1 - e^(-actors/100)) * (1 - e^(-periods/3))';
 
@@ -268,7 +269,7 @@ export class ProfileBuilder {
         for (const [endpoint, g] of byEndpoint) {
           if (!this.listed(endpoint)) continue;
           const scenario = this.scenarioOf(endpoint);
-          const own = learnThreshold(g);
+          const own = learnThreshold(g, true);
           if (own !== null && own.actors >= MIN_SUPPORT) fp.endpoints[endpoint] = { ...own, scenario };
           else {
             const borrowed = fp.scenarios[scenario] ?? fp.population;
