@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
+import { ANOMALY_TYPES } from '../detect/types.js';
 import { INTEL_CATEGORIES, INTEL_KINDS, MIN_REFRESH_MS } from '../enrich/intel.js';
 import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
 import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
@@ -206,17 +207,6 @@ export const intelSchema = z.strictObject({
   maxBytes: bytes(64 << 20),
 });
 
-const ANOMALY_TYPE_NAMES = [
-  'crawler',
-  'credential_stuffing',
-  'otp_abuse',
-  'forged_parameters',
-  'enumeration',
-  'data_exfiltration',
-  'high_frequency',
-  'scanner',
-] as const;
-
 /**
  * A detection rule (docs/detection.md, "Rules"): a detection feature judged against a static limit (`above`),
  * or against the profile's statistics of that feature: a z-score (`zAbove`), a robust z-score with the median
@@ -235,7 +225,7 @@ export const ruleSchema = z
     zAbove: z.number().positive().optional(),
     robustZAbove: z.number().positive().optional(),
     percentileAbove: z.number().gt(0).lt(100).optional(),
-    type: z.enum(ANOMALY_TYPE_NAMES, { message: `expected one of ${ANOMALY_TYPE_NAMES.join(', ')}` }),
+    type: z.enum(ANOMALY_TYPES, { message: `expected one of ${ANOMALY_TYPES.join(', ')}` }),
     severity: z.enum(['low', 'medium', 'high', 'critical']).optional(),
   })
   .superRefine((r, ctx) => {

@@ -5,34 +5,14 @@
  * kinds — an IP that carried a token that belongs to a user — and the response workflow build on this.)
  */
 import { stableId } from './alerts.js';
-import {
-  type ActorRef,
-  type Alert,
-  type AnomalyType,
-  actorKey,
-  type Evidence,
-  SEVERITIES,
-  type Severity,
-} from './types.js';
+import { type ActorRef, type Alert, type AnomalyType, actorKey, SEVERITIES, type Severity } from './types.js';
 
-export interface Incident {
-  id: string;
-  type: AnomalyType;
+/** An alert's fields (without its detector), plus the group's. */
+export interface Incident extends Omit<Alert, 'detector'> {
   /** Every type among its alerts, most severe first. */
   types: AnomalyType[];
-  severity: Severity;
-  score: number;
-  confidence: number;
   status: 'new';
-  actors: ActorRef[];
-  endpoints: string[];
-  firstEventTs: number;
-  detectedTs: number;
-  lastEventTs: number;
-  requests: number;
   alerts: string[];
-  evidence: Evidence[];
-  explanation: string;
 }
 
 const rank = (s: Severity) => SEVERITIES.indexOf(s);
