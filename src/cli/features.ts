@@ -130,29 +130,19 @@ export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io
       const rows = await runBatch(specs, { dir: flags.store });
       await writer.write(rows);
     } else {
-      const s = await openStore(flags.store);
-      if (s === null)
-        throw new CliError(
-          `no events in '${flags.store}' (run apiwarden ingest --store ${flags.store} first)`,
-        );
-      try {
-        const cols = STORE_COLUMNS.map((c) => `"${c}"`).join(', ');
-        const result = await s.conn.stream(`SELECT ${cols} FROM events ORDER BY ts, seq`);
-        for (;;) {
-          const chunk = await result.fetchChunk();
-          if (chunk === null || chunk.rowCount === 0) break;
-          const rows: Snapshot[] = [];
-          for (const r of chunk.getRows()) {
-            events++;
-            const out2 = engine.push(rowToEvent(r));
-            for (let i = 0; i < out2.length; i++) rows.push(out2[i]!);
-          }
+      let rows: Snapshot[] = [];
+      events = await forEachStoredEvent(
+        flags.store,
+        (e) => {
+          const out2 = engine.push(e);
+          for (let i = 0; i < out2.length; i++) rows.push(out2[i]!);
+        },
+        async () => {
           await writer.write(rows);
-        }
-        await writer.write(engine.flush());
-      } finally {
-        s.close();
-      }
+          rows = [];
+        },
+      );
+      await writer.write(engine.flush());
     }
   } else {
     const sink = new FeatureSink(engine, writer);
@@ -192,8 +182,15 @@ export async function runFeatures(inputs: string[], flags: FeaturesFlags, io: Io
   return 0;
 }
 
-/** Every event of the store, in time order, as FeatureEvents; returns how many. */
-export async function forEachStoredEvent(dir: string, fn: (e: FeatureEvent) => void): Promise<number> {
+/**
+ * Every event of the store, in time order, as FeatureEvents; returns how many. `afterChunk` runs after each
+ * chunk DuckDB hands over (a place to write out what the chunk produced, with back-pressure).
+ */
+export async function forEachStoredEvent(
+  dir: string,
+  fn: (e: FeatureEvent) => void,
+  afterChunk?: () => Promise<void>,
+): Promise<number> {
   const s = await openStore(dir);
   if (s === null) throw new CliError(`no events in '${dir}' (run apiwarden ingest --store ${dir} first)`);
   let n = 0;
@@ -207,6 +204,7 @@ export async function forEachStoredEvent(dir: string, fn: (e: FeatureEvent) => v
         n++;
         fn(rowToEvent(r));
       }
+      await afterChunk?.();
     }
   } finally {
     s.close();
