@@ -6,6 +6,7 @@
  */
 import type { ActorKind } from '../core/event.js';
 import { type FeatureInput, type FeatureSpec, parseFeatures } from '../features/spec.js';
+import { KEY_SEP } from '../features/stream.js';
 import type { AnomalyType } from './types.js';
 
 const MIN = 60_000;
@@ -30,6 +31,13 @@ export interface Signal {
   minEvents: number;
   /** Only a supporting fact: never raises an alert on its own. */
   supporting?: boolean;
+}
+
+/** A detection snapshot's key as [actor, endpoint]; the endpoint is null unless the feature is per endpoint. */
+export function splitKey(sig: Signal, key: string): [actor: string, endpoint: string | null] {
+  if (!sig.perEndpoint) return [key, null];
+  const i = key.lastIndexOf(KEY_SEP);
+  return [key.slice(0, i), key.slice(i + 1)];
 }
 
 const ID_SCENARIOS = ['detail', 'personal_data', 'orders'];

@@ -11,7 +11,7 @@
 
 import { owned } from '../core/strings.js';
 import type { BehaviourModelJson } from '../detect/detectors/behaviour.js';
-import type { Signal } from '../detect/features.js';
+import { type Signal, splitKey } from '../detect/features.js';
 import { KEY_SEP, type Snapshot } from '../features/stream.js';
 import { ocsvmPeriodThreshold } from './ocsvm-check.js';
 import { periodOutliers } from './outliers.js';
@@ -215,13 +215,8 @@ export class ProfileBuilder {
       byEndpoint = new Map();
       this.groups.set(s.feature, byEndpoint);
     }
-    let actor = s.key;
-    let endpoint = '';
-    if (sig.perEndpoint) {
-      const i = s.key.lastIndexOf(KEY_SEP);
-      actor = s.key.slice(0, i);
-      endpoint = s.key.slice(i + 1);
-    }
+    const [actor, ep] = splitKey(sig, s.key);
+    const endpoint = ep ?? '';
     let g = byEndpoint.get(endpoint);
     if (g === undefined) {
       g = new Map();

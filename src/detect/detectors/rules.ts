@@ -4,10 +4,10 @@
  * or a percentile of the peaks. Rules add to the learned thresholds; they do not replace them.
  */
 import type { RuleConfig } from '../../config/schema.js';
-import { KEY_SEP, type Snapshot } from '../../features/stream.js';
+import type { Snapshot } from '../../features/stream.js';
 import { thresholdFor } from '../../profiling/profile.js';
 import type { Detector, DetectorContext } from '../detector.js';
-import { detectionFeatures, type Signal } from '../features.js';
+import { detectionFeatures, type Signal, splitKey } from '../features.js';
 
 /** Rules whose feature is not a detection feature: each message names the rule and lists the valid names. */
 export function checkRules(rules: readonly RuleConfig[]): string[] {
@@ -50,13 +50,7 @@ export class RuleDetector implements Detector {
     const rules = this.byFeature.get(s.feature);
     if (rules === undefined || s.value === null) return;
     const sig = this.signals.get(s.feature)!;
-    let actor = s.key;
-    let endpoint: string | null = null;
-    if (sig.perEndpoint) {
-      const i = s.key.lastIndexOf(KEY_SEP);
-      actor = s.key.slice(0, i);
-      endpoint = s.key.slice(i + 1);
-    }
+    const [actor, endpoint] = splitKey(sig, s.key);
     for (const r of rules) {
       if (r.endpoint !== undefined && r.endpoint !== endpoint) continue;
       let limit: number;

@@ -4,10 +4,10 @@
  * finding of the signal's type. Actors the profile knows as habitual for the feature (they cross it period
  * after period: a schedule, a partner's sweep) are judged against themselves and skipped.
  */
-import { KEY_SEP, type Snapshot } from '../../features/stream.js';
+import type { Snapshot } from '../../features/stream.js';
 import { thresholdFor } from '../../profiling/profile.js';
 import type { Detector, DetectorContext } from '../detector.js';
-import { type Signal, typeForScenario } from '../features.js';
+import { type Signal, splitKey, typeForScenario } from '../features.js';
 import type { ActorRef } from '../types.js';
 
 const fmt = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
@@ -29,13 +29,7 @@ export class ThresholdDetector implements Detector {
   onSnapshot(s: Snapshot): void {
     const sig = this.signals.get(s.feature);
     if (sig === undefined || s.value === null || s.events < sig.minEvents) return;
-    let actor = s.key;
-    let endpoint: string | null = null;
-    if (sig.perEndpoint) {
-      const i = s.key.lastIndexOf(KEY_SEP);
-      actor = s.key.slice(0, i);
-      endpoint = s.key.slice(i + 1);
-    }
+    const [actor, endpoint] = splitKey(sig, s.key);
     const scenario = endpoint === null ? '' : this.ctx.scenarioOf(endpoint);
     const t = thresholdFor(this.ctx.profile, s.feature, endpoint, scenario);
     if (t === null || s.value <= t.threshold) return;
