@@ -4,6 +4,7 @@
  * request the first matching incident was detected (event time); the benign actors flagged; and, when request
  * scores are given, the request-level ROC-AUC for forged requests.
  */
+import { rocAuc } from '../detect/models/metrics.js';
 import type { AnomalyType } from '../detect/types.js';
 
 export interface LabelActors {
@@ -206,8 +207,9 @@ export function evaluate(
 }
 
 /**
- * ROC-AUC over lines 1..total where most lines have score 0 (absent from `scores`): exact, ties at average
- * rank, as scikit-learn's roc_auc_score. Lines that are neither positive nor negative are left out.
+ * ROC-AUC over lines 1..total, most of which have score 0 (absent from `scores`): the lines that are positive
+ * or negative, scored by the models' exact rocAuc (ties at average rank, as scikit-learn's roc_auc_score).
+ * NaN when one class is empty.
  */
 export function rocAucSparse(
   scores: Map<number, number>,
@@ -215,42 +217,16 @@ export function rocAucSparse(
   isPos: (line: number) => boolean,
   isNeg: (line: number) => boolean,
 ): number {
-  const pos: number[] = [];
-  const neg: number[] = [];
-  let zeroPos = 0;
-  let zeroNeg = 0;
+  const s: number[] = [];
+  const y: number[] = [];
+  let pos = 0;
   for (let line = 1; line <= total; line++) {
     const p = isPos(line);
-    const n = !p && isNeg(line);
-    if (!p && !n) continue;
-    const s = scores.get(line) ?? 0;
-    if (s === 0) {
-      if (p) zeroPos++;
-      else zeroNeg++;
-      continue;
-    }
-    (p ? pos : neg).push(s);
+    if (!p && !isNeg(line)) continue;
+    s.push(scores.get(line) ?? 0);
+    y.push(p ? 1 : 0);
+    if (p) pos++;
   }
-  const P = pos.length + zeroPos;
-  const N = neg.length + zeroNeg;
-  if (P === 0 || N === 0) return Number.NaN;
-  // AUC = P(score_pos > score_neg) + 0.5 P(equal).
-  neg.sort((a, b) => a - b);
-  let wins = 0;
-  for (const s of pos) {
-    let lo = 0;
-    let hi = neg.length;
-    while (lo < hi) {
-      const m = (lo + hi) >> 1;
-      if (neg[m]! < s) lo = m + 1;
-      else hi = m;
-    }
-    const below = lo;
-    let eq = 0;
-    for (let i = lo; i < neg.length && neg[i] === s; i++) eq++;
-    wins += below + zeroNeg + 0.5 * eq;
-  }
-  // Positive zeros: above nothing, tie with zero negatives.
-  wins += zeroPos * 0.5 * zeroNeg;
-  return wins / (P * N);
+  if (pos === 0 || pos === y.length) return Number.NaN;
+  return rocAuc(s, y);
 }
