@@ -11,37 +11,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runBatch } from '../src/features/batch.js';
 import { defaultFeatures } from '../src/features/defaults.js';
-import { Enricher, type FeatureEvent } from '../src/features/enrich.js';
-import { SensitiveScanner } from '../src/sensitive/scanner.js';
-import { ATTACK_TYPES } from '../src/simulate/attacks.js';
-import { simulatedEvents } from '../src/simulate/replay.js';
-import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
 import { EventStore, eventsDir } from '../src/store/events.js';
 import { arg } from './args.js';
+import { simulatedDay } from './events.js';
 
 const hours = Number(arg('--hours', '24'));
 const users = Number(arg('--users', '62000'));
 const repeat = Number(arg('--repeat', '3'));
 
-const t0 = performance.now();
-const sim = new Simulation({
-  seed: 1,
-  start: DEFAULT_START,
-  hours,
-  users,
-  attacks: ATTACK_TYPES,
-  attackScale: 1,
-});
-const enricher = new Enricher(new SensitiveScanner());
-const events: FeatureEvent[] = [];
-for (const e of simulatedEvents(sim, 'apisix', { captureBodies: true })) {
-  // Bodies are not kept: the engines read the enriched fields only.
-  delete e.responseBody;
-  delete e.requestBody;
-  events.push(enricher.enrich(e));
-}
-const prepareSec = (performance.now() - t0) / 1000;
-process.stderr.write(`prepared ${events.length} events in ${prepareSec.toFixed(1)} s\n`);
+const { events } = simulatedDay(hours, users);
 
 const dir = await mkdtemp(join(tmpdir(), 'apiwarden-bench-batch-'));
 try {

@@ -9,24 +9,16 @@ import type { ApiEvent } from '../src/core/event.js';
 import { Inventory } from '../src/inventory/catalog.js';
 import { Templater } from '../src/inventory/templater.js';
 import { SensitiveScanner } from '../src/sensitive/scanner.js';
-import { ATTACK_TYPES } from '../src/simulate/attacks.js';
 import { simulatedEvents } from '../src/simulate/replay.js';
-import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
 import { arg } from './args.js';
+import { benchSimulation } from './events.js';
 
 const hours = Number(arg('--hours', '24'));
 const users = Number(arg('--users', '14000'));
 const repeat = Number(arg('--repeat', '3'));
 
 function events(format: 'combined' | 'apisix'): ApiEvent[] {
-  const sim = new Simulation({
-    seed: 1,
-    start: DEFAULT_START,
-    hours,
-    users,
-    attacks: ATTACK_TYPES,
-    attackScale: 1,
-  });
+  const sim = benchSimulation(hours, users);
   return [...simulatedEvents(sim, format, { captureBodies: true, captureHeaders: true })];
 }
 

@@ -17,10 +17,9 @@
 
 import { EgressTracker } from '../src/sensitive/egress.js';
 import { SensitiveScanner } from '../src/sensitive/scanner.js';
-import { ATTACK_TYPES } from '../src/simulate/attacks.js';
 import { Rng } from '../src/simulate/random.js';
-import { DEFAULT_START, Simulation } from '../src/simulate/simulate.js';
 import { arg } from './args.js';
+import { benchSimulation } from './events.js';
 
 const hours = Number(arg('--hours', '12'));
 const users = Number(arg('--users', '3000'));
@@ -30,14 +29,7 @@ const log = (s: string) => process.stderr.write(`${s}\n`);
 // --- Corpora ------------------------------------------------------------------------------------------------
 
 const t0 = performance.now();
-const sim = new Simulation({
-  seed: 1,
-  start: DEFAULT_START,
-  hours,
-  users,
-  attacks: ATTACK_TYPES,
-  attackScale: 1,
-});
+const sim = benchSimulation(hours, users);
 const responses: { actor: string; ts: number; body: string }[] = [];
 const listings: string[] = [];
 for (const batch of sim.run()) {
