@@ -1,17 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../simulate/random.js';
 import { EPS_FLOOR, periodOutliers } from './outliers.js';
-
-/** Seeded uniform numbers (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('periodOutliers (1-D DBSCAN on log1p)', () => {
   it('finds a lone burst above a bulk of small counts', () => {
@@ -23,7 +12,7 @@ describe('periodOutliers (1-D DBSCAN on log1p)', () => {
   });
 
   it('keeps a crowd that is connected to the bulk (a flash sale) as normal', () => {
-    const r = rng(1);
+    const r = mulberry32(1);
     // 300 ordinary actors at 1-4, 60 at 4-12: a continuum, no gap wider than a factor of two.
     const vals = [
       ...Array.from({ length: 300 }, () => 1 + Math.floor(r() * 4)),
@@ -35,7 +24,7 @@ describe('periodOutliers (1-D DBSCAN on log1p)', () => {
   });
 
   it('judges a separate crowd (a botnet at 40-60) as outliers, not as normal', () => {
-    const r = rng(2);
+    const r = mulberry32(2);
     const vals = [
       ...Array.from({ length: 300 }, () => 1 + Math.floor(r() * 3)),
       ...Array.from({ length: 40 }, () => 40 + Math.floor(r() * 21)),

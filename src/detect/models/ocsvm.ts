@@ -44,6 +44,7 @@
  * when sampling). `toJSON` keeps the support vectors, coefficients, rho, gamma, medians; `fromJSON` validates
  * every field and restores a model that scores identically.
  */
+import { mulberry32 } from '../../simulate/random.js';
 import type { AnomalyModel, Contribution, Matrix } from './types.js';
 
 export type Gamma = number | 'scale';
@@ -95,17 +96,8 @@ const VERSION = 1;
 // ---------------------------------------------------------------------------------------------------------
 // Shared helpers (also used by ocsvm-rff.ts)
 
-/** mulberry32: small seeded PRNG, floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** The project's mulberry32 (src/simulate/random.ts), re-exported for the SVM modules and their tests. */
+export { mulberry32 };
 
 /** Throws unless `x` is a well-formed, non-empty matrix of finite values (with `cols` columns when given). */
 export function checkMatrix(where: string, x: Matrix, cols?: number, allowEmpty = false): void {
