@@ -4,7 +4,7 @@
  * against that profile through the same detection pipeline the live path runs. With --profile it judges in
  * one pass. Writes alerts.jsonl, incidents.jsonl, inventory.json, profile.json, summary.json, report.html.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
@@ -23,7 +23,15 @@ import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { forEachStoredEvent } from './features.js';
 import { int, terminalSafe } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
+import {
+  CliError,
+  humanSummary,
+  type Io,
+  type ParseFlags,
+  type ParseSummary,
+  parseInputs,
+  readFlagFile,
+} from './parse.js';
 import { analysisReport } from './report-html.js';
 
 export interface AnalyzeFlags extends ParseFlags {
@@ -121,14 +129,7 @@ class DetectSink implements EventSink {
 }
 
 export async function loadProfileFile(path: string): Promise<Profile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      `cannot read --profile '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file (write one with apiwarden profile)' : (e as Error).message}`,
-    );
-  }
+  const text = await readFlagFile(path, '--profile', ' (write one with apiwarden profile)');
   const r = readProfile(text);
   if (!r.ok) throw new CliError(`${path}: ${r.error}`, 2);
   return r.value;

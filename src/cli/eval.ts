@@ -1,9 +1,8 @@
 /** `apiwarden eval`: detections scored against ground truth (the simulator's labels.json). */
 import { existsSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { type EvalResult, evaluate, type IncidentLike, type LabelsFile } from '../eval/eval.js';
-import { CliError, type Io } from './parse.js';
+import { CliError, type Io, readFlagFile } from './parse.js';
 
 export interface EvalFlags {
   labels?: string;
@@ -11,16 +10,6 @@ export interface EvalFlags {
   summary?: string;
   scores?: string;
   json?: boolean;
-}
-
-async function readText(path: string, what: string): Promise<string> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      `cannot read ${what} '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
-  }
 }
 
 function jsonLines<T>(text: string, path: string): T[] {
@@ -43,20 +32,23 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
     throw new CliError('--labels labels.json and --incidents DIR/incidents.jsonl are required', 2);
   let labels: LabelsFile;
   try {
-    labels = JSON.parse(await readText(flags.labels, '--labels')) as LabelsFile;
+    labels = JSON.parse(await readFlagFile(flags.labels, '--labels')) as LabelsFile;
   } catch (e) {
     if (e instanceof CliError) throw e;
     throw new CliError(`${flags.labels}: not JSON (${(e as Error).message})`);
   }
   if (!Array.isArray(labels.campaigns))
     throw new CliError(`${flags.labels}: expected a "campaigns" list (the simulator's labels.json)`, 2);
-  const incidents = jsonLines<IncidentLike>(await readText(flags.incidents, '--incidents'), flags.incidents);
+  const incidents = jsonLines<IncidentLike>(
+    await readFlagFile(flags.incidents, '--incidents'),
+    flags.incidents,
+  );
   const dir = dirname(flags.incidents);
   const summaryPath = flags.summary ?? join(dir, 'summary.json');
   let seen: number | null = null;
   let requests: number | undefined;
   if (existsSync(summaryPath)) {
-    const s = JSON.parse(await readText(summaryPath, '--summary')) as {
+    const s = JSON.parse(await readFlagFile(summaryPath, '--summary')) as {
       actors?: { total?: number };
       events?: number;
     };
@@ -68,7 +60,7 @@ export async function runEval(flags: EvalFlags, io: Io): Promise<number> {
   if (existsSync(scoresPath)) {
     scores = new Map();
     for (const r of jsonLines<{ line: number; score: number }>(
-      await readText(scoresPath, '--scores'),
+      await readFlagFile(scoresPath, '--scores'),
       scoresPath,
     ))
       scores.set(r.line, Math.max(scores.get(r.line) ?? 0, r.score));

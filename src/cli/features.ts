@@ -1,7 +1,7 @@
 /** `apiwarden features`: feature snapshots of traffic, computed by the stream engine (docs/features.md). */
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { extname, join, resolve } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
@@ -16,7 +16,15 @@ import { KEY_SEP, type Snapshot, StreamEngine } from '../features/stream.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { int } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
+import {
+  CliError,
+  humanSummary,
+  type Io,
+  type ParseFlags,
+  type ParseSummary,
+  parseInputs,
+  readFlagFile,
+} from './parse.js';
 import { openStore, STORE_COLUMNS } from './store.js';
 
 export interface FeaturesFlags extends ParseFlags {
@@ -77,14 +85,7 @@ class FeatureSink implements EventSink {
 
 async function loadSpecs(path: string | undefined): Promise<FeatureSpec[]> {
   if (path === undefined) return defaultFeatures();
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new CliError(
-      `cannot read --specs '${path}': ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`,
-    );
-  }
+  const text = await readFlagFile(path, '--specs');
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -1,5 +1,5 @@
 /** `apiwarden inventory`: the API inventory of traffic, its OpenAPI export and, with a spec, the diff. */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfig } from '../config/load.js';
@@ -10,7 +10,7 @@ import { diffSpec, readSpec, type Spec, type SpecDiff, SpecError, toOpenApi } fr
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { int, terminalSafe } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
+import { CliError, humanSummary, type Io, type ParseFlags, parseInputs, readFlagFile } from './parse.js';
 
 export interface InventoryFlags extends ParseFlags {
   spec?: string;
@@ -43,11 +43,7 @@ export async function runInventory(inputs: string[], flags: InventoryFlags, io: 
     );
   let spec: Spec | null = null;
   if (flags.spec !== undefined) {
-    const text = await readFile(flags.spec, 'utf8').catch((e: NodeJS.ErrnoException) => {
-      throw new CliError(
-        `cannot read --spec '${flags.spec}': ${e.code === 'ENOENT' ? 'no such file' : e.message}`,
-      );
-    });
+    const text = await readFlagFile(flags.spec, '--spec');
     try {
       spec = readSpec(text, flags.spec);
     } catch (e) {

@@ -1,4 +1,5 @@
 /** `apiwarden parse`: normalize any supported input into events (JSON lines or Parquet). */
+import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import { loadConfig } from '../config/load.js';
@@ -53,6 +54,21 @@ export class CliError extends Error {
     readonly exitCode: 1 | 2 = 1,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A file named by a flag, as text; a clear error when it cannot be read (`what`: the flag, `--profile`;
+ * `missing`: what to add to "no such file", such as how to make one).
+ */
+export async function readFlagFile(path: string, what: string, missing = ''): Promise<string> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    throw new CliError(
+      `cannot read ${what} '${path}': ${err.code === 'ENOENT' ? `no such file${missing}` : err.message}`,
+    );
   }
 }
 

@@ -4,14 +4,22 @@
  * writes the scores as JSON lines and prints what it found.
  */
 import { createWriteStream } from 'node:fs';
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
 import type { Writable } from 'node:stream';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import type { ApiEvent } from '../core/event.js';
 import { type Check, ParamProfile, ParamProfiler, ParamScorer, ProfileError } from '../detect/params.js';
 import type { EventSink } from '../sinks/types.js';
 import { duration, int, rate, terminalSafe } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, type ParseSummary, parseInputs } from './parse.js';
+import {
+  CliError,
+  humanSummary,
+  type Io,
+  type ParseFlags,
+  type ParseSummary,
+  parseInputs,
+  readFlagFile,
+} from './parse.js';
 
 export interface ScoreFlags extends ParseFlags {
   profile?: string;
@@ -220,15 +228,7 @@ const exists = (p: string): Promise<boolean> =>
   );
 
 async function loadProfile(path: string): Promise<ParamProfile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    const err = e as NodeJS.ErrnoException;
-    throw new CliError(
-      `cannot read --profile '${path}': ${err.code === 'ENOENT' ? 'no such file' : err.message}`,
-    );
-  }
+  const text = await readFlagFile(path, '--profile');
   let j: unknown;
   try {
     j = JSON.parse(text);
