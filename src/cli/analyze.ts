@@ -186,7 +186,10 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     captureHeaders: true,
     captureBodies: true,
   };
-  const inventory = new Inventory({ scanner: new SensitiveScanner(sensitive) });
+  // One scanner for the inventory and the enricher: each event's bodies are scanned once (scanEvent keeps
+  // the last event's result).
+  const scanner = new SensitiveScanner(sensitive);
+  const inventory = new Inventory({ scanner });
   let profile: Profile;
   let learnSummary: ParseSummary | null = null;
   if (given === null && flags.store !== undefined) {
@@ -197,7 +200,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     profile = learn.build();
   } else if (given === null) {
     if (!flags.quiet) io.stderr.write('pass 1 of 2: learning the profile and the inventory\n');
-    const learn = new LearnSink(new SensitiveScanner(sensitive), inventory);
+    const learn = new LearnSink(scanner, inventory);
     learnSummary = await parseInputs(args, parseFlags, io, learn);
     profile = learn.run.build();
     profile.params = learn.params.finish().toJSON();
@@ -216,12 +219,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     rules: config.detection.rules,
     ...(intel === null ? {} : { intel }),
   });
-  const detect = new DetectSink(
-    new SensitiveScanner(sensitive),
-    run,
-    given === null ? null : inventory,
-    scorer,
-  );
+  const detect = new DetectSink(scanner, run, given === null ? null : inventory, scorer);
   let parsed: ParseSummary | null = null;
   let summary: ReadSummary;
   if (flags.store !== undefined) {

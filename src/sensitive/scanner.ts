@@ -174,8 +174,23 @@ export class SensitiveScanner {
     return out;
   }
 
-  /** Everything in one event: path, query, request body -> request; response body -> response. */
+  /**
+   * Everything in one event: path, query, request body -> request; response body -> response. The last
+   * event's result is kept: the inventory and the enricher both ask about the same event, one after the
+   * other, and bodies are the costly part of a pass. Callers read the result; they do not change it.
+   */
   scanEvent(e: ApiEvent): { request: Finding[]; response: Finding[] } {
+    if (e === this.lastEvent) return this.lastResult!;
+    const r = this.scanEventOnce(e);
+    this.lastEvent = e;
+    this.lastResult = r;
+    return r;
+  }
+
+  private lastEvent: ApiEvent | null = null;
+  private lastResult: { request: Finding[]; response: Finding[] } | null = null;
+
+  private scanEventOnce(e: ApiEvent): { request: Finding[]; response: Finding[] } {
     const request: Finding[] = [];
     const response: Finding[] = [];
     this.scanInto(e.path, 'path', null, request);
