@@ -310,17 +310,12 @@ export class DetectionRun {
 
   /** Live mode: event time moves on without events (windows close on the clock). */
   advanceTo(ts: number): void {
-    this.snapshots(this.engine.advanceTo(ts));
-  }
-
-  private snapshots(out: readonly Snapshot[]): void {
-    for (let i = 0; i < out.length; i++)
-      for (let d = 0; d < this.snapshotDetectors.length; d++) this.snapshotDetectors[d]!.onSnapshot!(out[i]!);
+    for (const s of this.engine.advanceTo(ts)) this.onSnapshot(s);
   }
 
   /** End of input: closes every window, lets detectors report what is pending, returns every alert. */
   finish(): Alert[] {
-    this.snapshots(this.engine.flush());
+    for (const s of this.engine.flush()) this.onSnapshot(s);
     for (const d of this.detectors) d.finish?.();
     return this.book.alerts();
   }
