@@ -13,6 +13,15 @@ import { type InventoryFlags, runInventory } from './inventory.js';
 import { CliError, type Io, type ParseFlags, runParse } from './parse.js';
 import { packageRoot } from './paths.js';
 import { type ProfileFlags, runProfile } from './profile.js';
+import {
+  type BacktestFlags,
+  DEFAULT_STATE,
+  type DecideFlags,
+  type IncidentsFlags,
+  runBacktest,
+  runDecide,
+  runIncidents,
+} from './respond.js';
 import { registerScore } from './score.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
@@ -276,6 +285,86 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .option('--json', 'print the result as JSON')
     .action(async (flags: EvalFlags) => {
       setExit(await runEval(flags, io));
+    });
+
+  const stateOption = (cmd: Command): Command =>
+    cmd
+      .option('--state <dir>', `the response state directory (default ./${DEFAULT_STATE})`)
+      .option('-c, --config <file>', 'YAML configuration: the response policy (docs/operations.md)')
+      .option('--by <name>', 'who does it, for the audit log (default: $USER)')
+      .option('--json', 'print JSON');
+
+  stateOption(program.command('incidents'))
+    .description(
+      'The incident workflow: list, show, import, transition, assign, note, audit (docs/operations.md)',
+    )
+    .argument(
+      '[command...]',
+      'list | show ID | import FILE | transition ID STATUS | assign ID NAME | note ID TEXT | audit [ID]',
+    )
+    .option('--profile <file>', 'import: rate limits from this profile; transition false_positive: teach it')
+    .option('--status <status>', 'list: only this status')
+    .option('--type <type>', 'list: only incidents with this anomaly type')
+    .option('--min-severity <severity>', 'list: at least this severity (low, medium, high, critical)')
+    .option('--limit <n>', 'list: at most N incidents', positiveInt('--limit'))
+    .option('--note <text>', 'transition: a note for the record')
+    .option('--assignee <name>', 'transition: assign at the same time')
+    .option('--verify', 'audit: check the hash chain of the audit log')
+    .addHelpText(
+      'after',
+      "\nStatuses: new -> triaged -> confirmed | false_positive -> mitigated -> resolved (reopen: triaged).\nA false positive revokes the incident's decisions, allow-lists its actors and, with --profile, teaches the profile.\nExamples:\n  apiwarden incidents import results/incidents.jsonl --profile results/profile.json\n  apiwarden incidents list --status new --min-severity high\n  apiwarden incidents transition inc-0123456789abcdef triaged --assignee alice --note 'looking'\n  apiwarden incidents transition inc-0123456789abcdef false_positive --profile results/profile.json\n",
+    )
+    .action(async (args: string[], flags: IncidentsFlags) => {
+      setExit(await runIncidents(args, flags, io));
+    });
+
+  stateOption(program.command('decide'))
+    .description('Decisions: list, apply the policy, approve, revoke, expire, or take one by hand')
+    .option('--list', 'list decisions (with --status)')
+    .option('--status <status>', 'list: proposed, active, expired or revoked')
+    .option(
+      '--incident <id>',
+      'apply the policy to this incident (or, with --action, tie a manual decision to it)',
+    )
+    .option('--pending', 'apply the policy to every incident without decisions')
+    .option('--approve <id>', 'approve a proposed decision (a confirmed incident becomes mitigated)')
+    .option('--revoke <id>', 'revoke a decision')
+    .option('--expire', 'mark decisions past their TTL as expired')
+    .option('--action <action>', 'take a decision by hand: block, rate_limit or challenge')
+    .option('--scope <kind:value>', 'with --action: ip:…, cidr:…, token:…, user:… or device:…')
+    .option('--endpoint <endpoint>', "with --action: only this endpoint, e.g. 'POST /api/v1/auth/login'")
+    .option('--ttl <duration>', 'with --action: 30m, 1h, 7d or none (default 1h)')
+    .option('--rate <limit>', 'with --action rate_limit: 30/m, 100/5m, 10/s (default 60/m)')
+    .option('--reason <text>', 'why (kept in the decision and the audit log)')
+    .option('--profile <file>', 'rate limits from this profile')
+    .addHelpText(
+      'after',
+      "\nExamples:\n  apiwarden decide --list --status proposed\n  apiwarden decide --approve dec-0123456789abcdef\n  apiwarden decide --action block --scope cidr:203.0.113.0/24 --ttl 24h --reason 'botnet'\n",
+    )
+    .action(async (flags: DecideFlags) => {
+      setExit(await runDecide(flags, io));
+    });
+
+  stateOption(program.command('backtest'))
+    .description('What decisions would have hit over the stored history: requests, actors, collateral damage')
+    .requiredOption('--store <dir>', 'the event store (apiwarden ingest)')
+    .option('--decision <id...>', 'these decisions (default: proposed and active ones)')
+    .option('--all', 'every decision in the state, whatever its status')
+    .option(
+      '--scope <kind:value>',
+      'a hypothetical decision instead: ip:…, cidr:…, token:…, user:…, device:…',
+    )
+    .option('--action <action>', 'with --scope: block (default), rate_limit or challenge')
+    .option('--endpoint <endpoint>', 'with --scope: only this endpoint')
+    .option('--rate <limit>', 'with --scope and rate_limit: 30/m, 100/5m, 10/s (default 60/m)')
+    .option('--from <time>', 'from this ISO 8601 time')
+    .option('--to <time>', 'before this ISO 8601 time')
+    .addHelpText(
+      'after',
+      '\nCollateral: actors hit that are in no incident of the state (incidents import brings them in).\nExamples:\n  apiwarden backtest --store st/ --state st-state/\n  apiwarden backtest --store st/ --scope cidr:203.0.113.0/24\n',
+    )
+    .action(async (flags: BacktestFlags) => {
+      setExit(await runBacktest(flags, io));
     });
 
   program

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
 import { ANOMALY_TYPES } from '../detect/types.js';
+import { responseSchema } from '../respond/policy.js';
 import { INTEL_CATEGORIES, INTEL_KINDS, MIN_REFRESH_MS } from '../enrich/intel.js';
 import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
 import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
@@ -269,6 +270,8 @@ export const configSchema = z.strictObject({
   sensitive: sensitiveSchema.default(sensitiveSchema.parse({})),
   intel: intelSchema.default(intelSchema.parse({})),
   detection: detectionSchema.default(detectionSchema.parse({})),
+  /** Decisions, their policy and allow-lists (docs/operations.md). */
+  response: responseSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;
