@@ -7,8 +7,8 @@ import { z } from 'zod';
 import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
 import { ANOMALY_TYPES } from '../detect/types.js';
-import { responseSchema } from '../respond/policy.js';
 import { INTEL_CATEGORIES, INTEL_KINDS, MIN_REFRESH_MS } from '../enrich/intel.js';
+import { responseSchema } from '../respond/policy.js';
 import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
 import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
 
