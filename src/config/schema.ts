@@ -8,6 +8,7 @@ import { parseCidr } from '../core/net.js';
 import { DEFAULT_EVENT_OPTIONS } from '../core/options.js';
 import { ANOMALY_TYPES } from '../detect/types.js';
 import { INTEL_CATEGORIES, INTEL_KINDS, MIN_REFRESH_MS } from '../enrich/intel.js';
+import { notificationsSchema } from '../respond/notify.js';
 import { responseSchema } from '../respond/policy.js';
 import { MAX_CUSTOM_TYPES, patternProblem } from '../sensitive/custom.js';
 import { BUILTIN_TYPES, isBuiltinType, VALIDATOR_NAMES } from '../sensitive/types.js';
@@ -272,6 +273,8 @@ export const configSchema = z.strictObject({
   detection: detectionSchema.default(detectionSchema.parse({})),
   /** Decisions, their policy and allow-lists (docs/operations.md). */
   response: responseSchema.prefault({}),
+  /** Signed webhooks and Slack messages for incidents and decisions (docs/notifications.md). */
+  notifications: notificationsSchema.prefault({}),
 });
 
 export type Config = z.infer<typeof configSchema>;

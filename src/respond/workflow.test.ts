@@ -7,6 +7,7 @@ import type { Alert } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
 import { AllowList, decide, defaultPolicy, parseDuration, responseSchema } from './policy.js';
 import { FileStateStore } from './state.js';
+import type { Decision } from './types.js';
 import { learnFromFalsePositive, Responder, TRANSITIONS } from './workflow.js';
 
 const T0 = Date.UTC(2026, 2, 2, 10);
@@ -154,9 +155,9 @@ describe('policy', () => {
       rules: [{ action: 'challenge', ttl: '1h' }],
       escalation: { factor: 4, blockAfter: 3 },
     });
-    const history = [];
+    const history: Decision[] = [];
     const allow = new AllowList(policy);
-    const out = [];
+    const out: Decision[] = [];
     for (let n = 0; n < 3; n++) {
       const [inc] = groupIncidents([alert({ id: `a${n}`, actors: [ip('198.51.100.1')] })]);
       const d = decide(policy, inc!, { history, allow, now: T0 + n }).decisions[0]!;
