@@ -1,7 +1,10 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { verifySignature } from '../src/respond/notify.js';
 import { cli } from './support/cli.js';
 
 let dir: string;
@@ -185,5 +188,56 @@ describe('apiwarden incidents / decide / backtest', () => {
     expect((await cli(['decide', '--state', state, '--revoke', d.id])).code).toBe(0);
     const audit = await cli(['incidents', 'audit', '--state', state, '--verify']);
     expect(audit.stdout).toMatch(/intact/);
+  });
+
+  it('notifies a signed webhook of new incidents and decisions on import', async () => {
+    const got: { headers: Record<string, string | string[] | undefined>; body: string }[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c: Buffer) => {
+        body += c.toString('utf8');
+      });
+      req.on('end', () => {
+        got.push({ headers: req.headers, body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    const secret = 'a-long-enough-shared-secret';
+    const config = join(dir, 'notify.yaml');
+    await writeFile(
+      config,
+      `notifications:\n  channels:\n    - name: soc\n      kind: webhook\n      url: http://127.0.0.1:${port}/hook\n      secretEnv: AW_TEST_SECRET\n      minSeverity: high\n`,
+    );
+    process.env.AW_TEST_SECRET = secret;
+    try {
+      const r = await cli([
+        'incidents',
+        'import',
+        join(dir, 'out', 'incidents.jsonl'),
+        '--state',
+        join(dir, 'state-n'),
+        '--config',
+        config,
+      ]);
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stderr).toMatch(/notifications: \d+ delivered, 0 failed/);
+    } finally {
+      delete process.env.AW_TEST_SECRET;
+      server.close();
+    }
+    expect(got.length).toBeGreaterThan(0);
+    const kinds = new Set(got.map((g) => JSON.parse(g.body).event));
+    expect(kinds.has('incident.new')).toBe(true);
+    for (const g of got) {
+      const ts = String(g.headers['x-apiwarden-timestamp']);
+      expect(
+        verifySignature(secret, ts, g.body, String(g.headers['x-apiwarden-signature']), Date.now()),
+      ).toBe(true);
+      const data = JSON.parse(g.body).data;
+      // Only high and critical incidents pass the channel's filter.
+      if (JSON.parse(g.body).event === 'incident.new') expect(['high', 'critical']).toContain(data.severity);
+    }
   });
 });

@@ -5,13 +5,14 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { loadConfig } from '../config/load.js';
-import { defaultConfig } from '../config/schema.js';
+import { type Config, defaultConfig } from '../config/schema.js';
 import { parseCidr } from '../core/net.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../detect/incidents.js';
 import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
 import { backtest } from '../respond/backtest.js';
-import { parseDuration, type ResponsePolicy } from '../respond/policy.js';
+import { createNotifier, decisionEvent, incidentEvent, type NotifyEvent } from '../respond/notify.js';
+import { parseDuration } from '../respond/policy.js';
 import { FileStateStore, type IncidentRecord, StateError } from '../respond/state.js';
 import {
   DECISION_ACTIONS,
@@ -50,19 +51,41 @@ export interface IncidentsFlags extends StateFlags {
 
 const who = (f: StateFlags) => f.by ?? process.env.USER ?? 'cli';
 
-async function policyOf(f: StateFlags): Promise<ResponsePolicy> {
-  if (f.config === undefined) return defaultConfig().response;
+async function configOf(f: StateFlags): Promise<Config> {
+  if (f.config === undefined) return defaultConfig();
   const c = await loadConfig(f.config);
   if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-  return c.value.response;
+  return c.value;
+}
+
+/** Sends the events to the configured channels (none: nothing) and says on stderr what failed. */
+export async function sendNotifications(
+  config: Config,
+  events: readonly NotifyEvent[],
+  io: Io,
+): Promise<void> {
+  if (config.notifications.channels.length === 0 || events.length === 0) return;
+  const n = createNotifier(config.notifications);
+  if (!n.ok) throw new CliError(n.error.join('\n'), 2);
+  for (const e of events) void n.value.notify(e);
+  const results = await n.value.flush();
+  const failed = results.filter((r) => !r.ok);
+  io.stderr.write(
+    `notifications: ${int(results.length - failed.length)} delivered, ${int(failed.length)} failed\n`,
+  );
+  for (const r of failed.slice(0, 5))
+    io.stderr.write(
+      `  ${r.channel} ${r.event}: ${terminalSafe(r.error ?? `HTTP ${r.status}`)} after ${r.attempts} attempt(s)\n`,
+    );
 }
 
 /** Opens the state and a responder; always closes the state (and writes the profile if it learned). */
 async function withState<T>(
   f: StateFlags,
-  fn: (r: Responder, profile: Profile | null) => Promise<T>,
+  fn: (r: Responder, profile: Profile | null, config: Config) => Promise<T>,
 ): Promise<T> {
-  const policy = await policyOf(f);
+  const config = await configOf(f);
+  const policy = config.response;
   const profile = f.profile === undefined ? null : await loadProfileFile(f.profile);
   let store: FileStateStore;
   try {
@@ -72,7 +95,7 @@ async function withState<T>(
     throw e;
   }
   try {
-    return await fn(new Responder(store, { policy, profile }), profile);
+    return await fn(new Responder(store, { policy, profile }), profile, config);
   } catch (e) {
     if (e instanceof WorkflowError || e instanceof StateError) throw new CliError(e.message);
     throw e;
@@ -193,8 +216,17 @@ export async function runIncidents(args: string[], f: IncidentsFlags, io: Io): P
     case 'import': {
       need(1, 'import INCIDENTS.jsonl [--state DIR] [--config C] [--profile P]');
       const incidents = await readIncidents(rest[0]!);
-      return withState(f, async (r) => {
+      return withState(f, async (r, _profile, config) => {
         const res = await r.ingest(incidents, who(f));
+        await sendNotifications(
+          config,
+          [
+            ...res.created.map((i) => incidentEvent(i, 'incident.new')),
+            ...res.updated.map((i) => incidentEvent(i, 'incident.updated')),
+            ...res.decisions.map((d) => decisionEvent(d, 'decision.new')),
+          ],
+          io,
+        );
         const msg = {
           incidents: incidents.length,
           created: res.created.length,
@@ -364,7 +396,13 @@ export async function runDecide(f: DecideFlags, io: Io): Promise<number> {
       'give exactly one of --list, --incident ID, --pending, --approve ID, --revoke ID, --expire, --action ACTION --scope KIND:VALUE',
       2,
     );
-  return withState(f, async (r) => {
+  return withState(f, async (r, _profile, config) => {
+    const tell = (ds: readonly Decision[], kind: 'decision.new' | 'decision.expired' | 'decision.revoked') =>
+      sendNotifications(
+        config,
+        ds.map((d) => decisionEvent(d, kind)),
+        io,
+      );
     const print = (ds: readonly Decision[], head: string) => {
       if (f.json) for (const d of ds) io.stdout.write(`${JSON.stringify(d)}\n`);
       else {
@@ -381,14 +419,19 @@ export async function runDecide(f: DecideFlags, io: Io): Promise<number> {
     if (f.expire) {
       const ds = await r.expire();
       print(ds, `${int(ds.length)} decisions expired`);
+      await tell(ds, 'decision.expired');
       return 0;
     }
     if (f.approve !== undefined) {
-      print([await r.approve(f.approve, who(f))], 'approved');
+      const d = await r.approve(f.approve, who(f));
+      print([d], 'approved');
+      await tell([d], 'decision.new');
       return 0;
     }
     if (f.revoke !== undefined) {
-      print([await r.revoke(f.revoke, who(f), f.reason ?? 'revoked by hand')], 'revoked');
+      const d = await r.revoke(f.revoke, who(f), f.reason ?? 'revoked by hand');
+      print([d], 'revoked');
+      await tell([d], 'decision.revoked');
       return 0;
     }
     if (f.incident !== undefined || f.pending) {
@@ -402,6 +445,7 @@ export async function runDecide(f: DecideFlags, io: Io): Promise<number> {
       for (const i of targets) out.push(...(await r.applyPolicy(i!, who(f))));
       await r.store.commit();
       print(out, `${int(out.length)} decisions from the policy for ${int(targets.length)} incident(s)`);
+      await tell(out, 'decision.new');
       return 0;
     }
     const action = pick('--action', f.action, DECISION_ACTIONS) as DecisionAction;
@@ -426,6 +470,7 @@ export async function runDecide(f: DecideFlags, io: Io): Promise<number> {
       who(f),
     );
     print([d], d.status === 'active' ? 'applied' : 'proposed (dry run)');
+    await tell([d], 'decision.new');
     return 0;
   });
 }
