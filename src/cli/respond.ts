@@ -24,6 +24,7 @@ import {
   type ScopeKind,
 } from '../respond/types.js';
 import { Responder, WorkflowError } from '../respond/workflow.js';
+import { openState, type PgStateStore } from '../store/state/pg-state.js';
 import { loadProfileFile } from './analyze.js';
 import { int, iso, terminalSafe } from './human.js';
 import { CliError, type Io, readFlagFile } from './parse.js';
@@ -87,11 +88,17 @@ async function withState<T>(
   const config = await configOf(f);
   const policy = config.response;
   const profile = f.profile === undefined ? null : await loadProfileFile(f.profile);
-  let store: FileStateStore;
+  let store: FileStateStore | PgStateStore;
   try {
-    store = await FileStateStore.open(f.state ?? DEFAULT_STATE);
+    // DATABASE_URL: the shared PostgreSQL state (docs/state.md); otherwise the state directory.
+    const url = process.env.DATABASE_URL;
+    store =
+      url !== undefined && url !== ''
+        ? await openState({ databaseUrl: url })
+        : await FileStateStore.open(f.state ?? DEFAULT_STATE);
   } catch (e) {
-    if (e instanceof StateError) throw new CliError(e.message);
+    if (e instanceof StateError || (e instanceof Error && /DATABASE_URL/.test(e.message)))
+      throw new CliError(e.message);
     throw e;
   }
   try {
@@ -284,7 +291,7 @@ export async function runIncidents(args: string[], f: IncidentsFlags, io: Io): P
       if (rest.length > 1) throw new CliError('usage: apiwarden incidents audit [ID] [--verify]', 2);
       return withState(f, async (r) => {
         if (f.verify) {
-          const broken = await (r.store as FileStateStore).verifyAudit();
+          const broken = await (r.store as FileStateStore | PgStateStore).verifyAudit();
           if (broken !== null) throw new CliError(`the audit log is broken: ${broken}`);
           io.stdout.write('the audit log is intact\n');
           return 0;

@@ -13,6 +13,7 @@ import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } 
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Incident, IncidentStatus } from '../detect/incidents.js';
+import { auditEntry } from '../store/state/codec.js';
 import type { AllowEntry } from './policy.js';
 import type { Decision } from './types.js';
 
@@ -93,6 +94,8 @@ export class FileStateStore implements StateStore {
   private lastHash = '';
   private seq = 0;
   private closed = false;
+  /** Appends run one after another, in seq order. */
+  private appending: Promise<void> = Promise.resolve();
 
   private constructor(readonly location: string) {}
 
@@ -207,11 +210,17 @@ export class FileStateStore implements StateStore {
 
   async audit(e: Omit<AuditEntry, 'seq' | 'prev'>): Promise<AuditEntry> {
     this.check();
-    const entry: AuditEntry = { seq: this.seq + 1, ...e, prev: this.lastHash };
+    // The canonical line (keys seq, ts, by, action, target, data?, prev), as the database stores write it.
+    const entry = auditEntry(this.seq + 1, e, this.lastHash);
     const line = JSON.stringify(entry);
-    await appendFile(join(this.location, AUDIT), `${line}\n`, { mode: 0o600 });
+    // Taken before the first await: concurrent calls each get the next seq and the hash of the one before.
     this.seq = entry.seq;
     this.lastHash = sha(line);
+    const write = this.appending.then(() =>
+      appendFile(join(this.location, AUDIT), `${line}\n`, { mode: 0o600 }),
+    );
+    this.appending = write.catch(() => {});
+    await write;
     return entry;
   }
 

@@ -42,7 +42,6 @@ stateConformance('FileStateStore', {
     lines[seq - 1] = lines[seq - 1]!.replace(from, to);
     writeFileSync(path, lines.join('\n'));
   },
-  concurrentAppendsBroken: 'FileStateStore.audit reads seq and prev before awaiting its append',
 });
 
 // ---- PGlite
