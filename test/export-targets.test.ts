@@ -6,7 +6,7 @@
  * engines themselves load them in export-nginx.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import { parseEndpoint, parseNet } from '../src/respond/export/common.js';
+import { jsonFile, parseEndpoint, parseNet } from '../src/respond/export/common.js';
 import {
   EXPORT_TARGETS,
   type ExportTarget,
@@ -201,13 +201,13 @@ describe('text formats resist hostile values', () => {
     expect(r.skipped.filter((s) => s.decision.startsWith('i-hostile'))).toEqual([]);
   });
 
-  it('ModSecurity: every line is a comment or a SecRule with hex-escaped arguments; ids unique and in range', () => {
+  it('ModSecurity: every line is a comment or a SecRule with escaped arguments (ASCII punctuation as \\xHH); ids unique and in range', () => {
     const r = run('modsecurity');
     const text = r.files[0]!.content;
     const lines = text.split('\n');
     for (const line of lines) {
       expect(line).toMatch(
-        /^(|#[ -~]*|\s*SecRule (REMOTE_ADDR|REQUEST_HEADERS:x-device-id|REQUEST_METHOD|REQUEST_FILENAME) "@(ipMatch [0-9a-f.:/,]+|streq [A-Z]+|rx \\A(\\x[0-9a-f]{2}|[A-Za-z0-9_/-]|\[\^\/\]\+)*\\z)" \\|\s*"[A-Za-z0-9_:,'/. -]+")$/,
+        /^(|#[ -~]*|\s*SecRule (REMOTE_ADDR|REQUEST_HEADERS:x-device-id|REQUEST_METHOD|REQUEST_FILENAME) "@(ipMatch [0-9a-f.:/,]+|streq [A-Z]+|rx \\A(\\x[0-9a-f]{2}|[A-Za-z0-9_/-]|[^\x00-\x7f]|\[\^\/\]\+)*\\z)" \\|\s*"[A-Za-z0-9_:,'/. -]+")$/,
       );
       expect(line).not.toContain('%{');
     }
@@ -257,6 +257,16 @@ describe('text formats resist hostile values', () => {
         expect(f.content).not.toMatch(/^\s*\/\{id\}/m);
       }
     }
+  });
+});
+
+describe('JSON files', () => {
+  it('write invisible and line-breaking characters as escapes, without changing the value', () => {
+    const v = { s: `a\u2028b\u202ec\u0085d\u{e0001}e\u0007f\u007fg é` };
+    const text = jsonFile(v);
+    expect(JSON.parse(text)).toEqual(v);
+    expect(text).toMatch(/^[\n -~é]*$/);
+    expect(text).toContain('\\udb40\\udc01');
   });
 });
 

@@ -26,6 +26,7 @@ import {
   deviceHeaderName,
   type Endpoint,
   endpointText,
+  jsonFile,
   type Net,
   type Prepared,
   pathRegex,
@@ -264,8 +265,8 @@ export function exportAwsWaf(input: ExportInput, options: AwsOptions = {}): Expo
 
   return {
     files: [
-      { path: AWS_IPSETS_FILE, content: `${JSON.stringify(ipSets, null, 2)}\n` },
-      { path: AWS_RULES_FILE, content: `${JSON.stringify(out, null, 2)}\n` },
+      { path: AWS_IPSETS_FILE, content: jsonFile(ipSets) },
+      { path: AWS_RULES_FILE, content: jsonFile(out) },
     ],
     skipped: sortSkips([...skipped, ...extra]),
   };

@@ -28,6 +28,7 @@ import {
   type Endpoint,
   endpointText,
   hasParam,
+  jsonFile,
   type Net,
   type Prepared,
   pathRegex,
@@ -278,8 +279,8 @@ export function exportCloudflare(input: ExportInput): ExportResult {
   const rules = { http_request_firewall_custom: custom, http_ratelimit: rate };
   return {
     files: [
-      { path: CLOUDFLARE_LISTS_FILE, content: `${JSON.stringify(lists, null, 2)}\n` },
-      { path: CLOUDFLARE_RULES_FILE, content: `${JSON.stringify(rules, null, 2)}\n` },
+      { path: CLOUDFLARE_LISTS_FILE, content: jsonFile(lists) },
+      { path: CLOUDFLARE_RULES_FILE, content: jsonFile(rules) },
     ],
     skipped: sortSkips([...skipped, ...extra]),
   };

@@ -271,24 +271,46 @@ export function pcreBytes(b: Buffer): string {
   return s;
 }
 
-/** Text as a PCRE literal for engines that may run in UTF mode (AWS WAF): non-ASCII stays literal. */
-export function pcreText(s: string): string {
+/** Invisible or line-breaking characters (C1 controls, bidi and other format characters, U+2028/9). */
+const INVISIBLE = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+
+/**
+ * Text as a PCRE literal for engines that may run in UTF mode (AWS WAF, Coraza): ASCII punctuation as
+ * `\xHH`, other non-ASCII literal (it matches byte- and code-point-wise alike). With `bytesForInvisible`,
+ * invisible and line-breaking characters are written as their UTF-8 bytes instead, so that no reader of a
+ * text config is misled (exact in byte-mode PCRE; a UTF-mode engine would not match those characters).
+ */
+export function pcreText(s: string, bytesForInvisible = false): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    out += c >= 0x80 || isSafeAscii(c) ? ch : `\\x${c.toString(16).padStart(2, '0')}`;
+    if (c < 0x80) out += isSafeAscii(c) ? ch : `\\x${c.toString(16).padStart(2, '0')}`;
+    else out += bytesForInvisible && INVISIBLE.test(ch) ? pcreBytes(Buffer.from(ch, 'utf8')) : ch;
   }
   return out;
 }
 
-/** Text as a Rust `regex` literal (Cloudflare): ASCII punctuation and controls as `\x{HH}`. */
+/** Text as a Rust `regex` literal (Cloudflare): ASCII punctuation, controls and invisibles as `\x{H…}`. */
 export function rustRegexText(s: string): string {
   let out = '';
   for (const ch of s) {
     const c = ch.codePointAt(0)!;
-    out += c >= 0x80 || isSafeAscii(c) ? ch : `\\x{${c.toString(16).padStart(2, '0')}}`;
+    const plain = c < 0x80 ? isSafeAscii(c) : !INVISIBLE.test(ch);
+    out += plain ? ch : `\\x{${c.toString(16).padStart(2, '0')}}`;
   }
   return out;
+}
+
+/** Inside JSON strings only: JSON.stringify escapes C0 controls itself, and the layout's newlines must stay. */
+const INVISIBLE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
+
+/** JSON for a file: indented, with invisible and line-breaking characters as `\uXXXX` (same value). */
+export function jsonFile(v: unknown): string {
+  const escape = (c: string): string =>
+    Array.from({ length: c.length }, (_, k) => `\\u${c.charCodeAt(k).toString(16).padStart(4, '0')}`).join(
+      '',
+    );
+  return `${JSON.stringify(v, null, 2).replace(INVISIBLE_IN_JSON, escape)}\n`;
 }
 
 function isSafeAscii(c: number): boolean {
