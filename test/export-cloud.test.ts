@@ -358,7 +358,10 @@ describe('cloudflare', () => {
     );
     const hits = (v: string): number => regexes.filter((x) => x.test(v)).length;
     expect(hits(`/h/"q';}{$uri}\\/42/a b\nz"#`)).toBe(1);
+    // As clients send it: percent-encoded, hex digits in either case.
+    expect(hits('/h/%22q%27%3B%7D%7b%24uri%7D%5C/42/a%20b%0Az%22%23')).toBe(1);
     expect(hits(`/h/"q';}{$uri}\\/42/a b\nz`)).toBe(0);
+    expect(hits('/h/%22q%27%3B%7D%7B%24uri%7D%5C/42/a%20b%0Az%22')).toBe(0);
     expect(hits('/api/v1/users/42/profile')).toBe(1);
     expect(hits('/api/v1/users/4/2/profile')).toBe(0);
     expect(hits('/api/v2/products/9')).toBe(2); // the challenge and the rate limit

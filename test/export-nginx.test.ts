@@ -82,6 +82,7 @@ const DECISIONS: Decision[] = [
   decision('ep', 'block', { kind: 'ip', value: '203.0.113.20', endpoint: 'POST /api/v1/users/{id}/profile' }),
   decision('ep-dev', 'block', { kind: 'device', value: 'dev-ep', endpoint: 'GET /api/v2/products/{id}' }),
   decision('hostile-ep', 'block', { kind: 'ip', value: '203.0.113.30', endpoint: `GET ${HOSTILE_TEMPLATE}` }),
+  decision('plus', 'block', { kind: 'ip', value: '203.0.113.40', endpoint: 'GET /api/c++/{id}' }),
   decision('chal', 'challenge', { kind: 'ip', value: '192.0.2.44' }),
   decision(
     'rl',
@@ -333,6 +334,14 @@ function blockCases(port: () => number): void {
     expect(await request(port(), { ip, path: HOSTILE_PATH.replace('%0Az', '') })).toBe(200);
     expect(await request(port(), { ip, method: 'POST', path: HOSTILE_PATH })).toBe(200);
     expect(await request(port(), { ip: '203.0.113.31', path: HOSTILE_PATH })).toBe(200);
+  });
+
+  it('keeps a literal + in a template (ModSecurity decodes + to a space first)', async () => {
+    const ip = '203.0.113.40';
+    expect(await request(port(), { ip, path: '/api/c++/1' })).toBe(403);
+    expect(await request(port(), { ip, path: '/api/c%2B%2b/1' })).toBe(403);
+    expect(await request(port(), { ip, path: '/api/c/1' })).toBe(200);
+    expect(await request(port(), { ip, path: '/api/c++/1/2' })).toBe(200);
   });
 
   it('answers a challenged client 401', async () => {

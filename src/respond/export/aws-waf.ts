@@ -28,6 +28,7 @@ import {
   endpointText,
   jsonFile,
   type Net,
+  PLUS_OR_SPACE,
   type Prepared,
   pathRegex,
   pcreText,
@@ -159,7 +160,12 @@ export function exportAwsWaf(input: ExportInput, options: AwsOptions = {}): Expo
   const endpointStatements = (ep: Endpoint): Statement[] | string => {
     const text = endpointText(ep);
     if (text === null) return `endpoint ${JSON.stringify(ep.template)} is not valid UTF-8 once decoded`;
-    const path = `^${pathRegex(text, pcreText)}$`;
+    const path = `^${pathRegex(text, (t) =>
+      t
+        .split('+')
+        .map((x) => pcreText(x))
+        .join(PLUS_OR_SPACE),
+    )}$`;
     if (path.length > AWS_REGEX_MAX)
       return `endpoint path regex is longer than AWS WAF's ${AWS_REGEX_MAX} characters`;
     return [regex(`^${ep.method}$`, { Method: {} }, NONE), regex(path, { UriPath: {} }, PATH_TRANSFORMS)];

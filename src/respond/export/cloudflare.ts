@@ -16,14 +16,17 @@
  * split over several rules.
  *
  * Device ids and paths are string literals in the Rules language: double-quoted with `\` and `"` escaped
- * (the documented basic escaping); regexes (`matches`, for templates with `{param}` — Business and
- * Enterprise plans) are raw strings, their ASCII punctuation `\x{HH}`. A path without parameters is
- * compared with `eq`, which every plan has. Rate limits count per IP (`ip.src`, with the mandatory
- * `cf.colo.id`), device-scoped ones included: counting by header value needs Advanced Rate Limiting.
+ * (the documented basic escaping). `http.request.uri.path` is the path as sent, percent-encoded (URL
+ * normalisation decodes only unreserved characters), so a path of unreserved characters without
+ * parameters is compared with `eq` (every plan), any other with `matches` (Business and Enterprise plans)
+ * and a raw-string regex where each other character is itself or its percent-encoding. Rate limits count
+ * per IP (`ip.src`, with the mandatory `cf.colo.id`), device-scoped ones included: counting by header
+ * value needs Advanced Rate Limiting.
  */
 
 import type { ExportInput, ExportResult, RateLimit } from '../types.js';
 import {
+  cfPathRegex,
   deviceHeaderName,
   type Endpoint,
   endpointText,
@@ -33,7 +36,6 @@ import {
   type Prepared,
   pathRegex,
   prepare,
-  rustRegexText,
   type Skip,
   sortSkips,
 } from './common.js';
@@ -119,10 +121,11 @@ export function exportCloudflare(input: ExportInput): ExportResult {
     const text = endpointText(ep);
     if (text === null) return null;
     const method = `http.request.method eq ${cfString(ep.method)}`;
-    const plain = !hasParam(ep) && !/[\x00-\x1f\x7f]/.test(text.join(''));
+    // A path of unreserved characters without parameters is compared as is (`eq`, on every plan).
+    const plain = !hasParam(ep) && /^[A-Za-z0-9/_~.-]*$/.test(text.join(''));
     const path = plain
       ? `http.request.uri.path eq ${cfString(text.join(''))}`
-      : `http.request.uri.path matches ${cfRaw(`^${pathRegex(text, rustRegexText)}$`)}`;
+      : `http.request.uri.path matches ${cfRaw(`^${pathRegex(text, cfPathRegex)}$`)}`;
     return `${method} and ${path}`;
   };
   const deviceExpr = (v: string): string => `any(${headerField}[*] eq ${cfString(v)})`;

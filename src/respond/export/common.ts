@@ -306,17 +306,46 @@ const INVISIBLE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
 
 /** JSON for a file: indented, with invisible and line-breaking characters as `\uXXXX` (same value). */
 export function jsonFile(v: unknown): string {
-  const escape = (c: string): string =>
+  const unicodeEscapes = (c: string): string =>
     Array.from({ length: c.length }, (_, k) => `\\u${c.charCodeAt(k).toString(16).padStart(4, '0')}`).join(
       '',
     );
-  return `${JSON.stringify(v, null, 2).replace(INVISIBLE_IN_JSON, escape)}\n`;
+  return `${JSON.stringify(v, null, 2).replace(INVISIBLE_IN_JSON, unicodeEscapes)}\n`;
 }
 
 function isSafeAscii(c: number): boolean {
   return (
     (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 47 || c === 45
   );
+}
+
+/**
+ * `+` in a path for engines that decode it as a space first (ModSecurity's `t:urlDecodeUni`, AWS WAF's
+ * `URL_DECODE` follow form decoding): a literal `+` of the template is `[\x2b\x20]`.
+ */
+export const PLUS_OR_SPACE = '[\\x2b\\x20]';
+
+/**
+ * A literal path for Cloudflare, which compares the path as sent, percent-encoded but normalised (its URL
+ * normalisation decodes unreserved characters only): an unreserved character or `/` as itself, any other
+ * character as itself or its percent-encoding, hex digits in either case (`"` is `(?:\x{22}|%22)`).
+ */
+export function cfPathRegex(text: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (/^[A-Za-z0-9/_~.-]$/.test(ch)) {
+      out += rustRegexText(ch);
+      continue;
+    }
+    const pct = [...Buffer.from(ch, 'utf8')]
+      .map((b) => {
+        const h = b.toString(16).toUpperCase().padStart(2, '0');
+        return `%${[...h].map((d) => (/[A-F]/.test(d) ? `[${d}${d.toLowerCase()}]` : d)).join('')}`;
+      })
+      .join('');
+    out += `(?:${rustRegexText(ch)}|${pct})`;
+  }
+  return out;
 }
 
 /** The template's path as a regex body (no anchors): literal parts escaped by `lit`, params `[^/]+`. */

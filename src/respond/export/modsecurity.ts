@@ -29,6 +29,7 @@ import {
   commentText,
   deviceHeaderName,
   type Net,
+  PLUS_OR_SPACE,
   type Prepared,
   pathRegex,
   pcreBytes,
@@ -71,6 +72,9 @@ function rxLiteral(b: Buffer): string {
     return pcreBytes(b);
   }
 }
+
+/** A literal path part: as `rxLiteral`, with `+` also matching the space `t:urlDecodeUni` makes of it. */
+const pathLiteral = (b: Buffer): string => rxLiteral(b).split('\\x2b').join(PLUS_OR_SPACE);
 
 const exactRx = (b: Buffer): string => `@rx \\A${rxLiteral(b)}\\z`;
 
@@ -146,7 +150,7 @@ export function exportModSecurity(input: ExportInput): ExportResult {
       conds.push({ target: 'REQUEST_METHOD', op: `@streq ${p.endpoint.method}`, t: 't:none' });
       conds.push({
         target: 'REQUEST_FILENAME',
-        op: `@rx \\A${pathRegex(p.endpoint.parts, rxLiteral)}\\z`,
+        op: `@rx \\A${pathRegex(p.endpoint.parts, pathLiteral)}\\z`,
         t: 't:none,t:urlDecodeUni,t:normalizePath',
       });
     }
