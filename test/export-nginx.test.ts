@@ -254,14 +254,14 @@ afterAll(async () => {
   if (dir !== '') rmSync(dir, { recursive: true, force: true });
 });
 
-describe('nginx -t', () => {
-  it('accepts the generated nginx and ModSecurity files, hostile strings included', () => {
+describe('the generated files', () => {
+  it('pass nginx -t, hostile strings included', () => {
     const t = spawnSync(nginxBin, ['-t', '-p', dir, '-e', errorLog, '-c', conf], { encoding: 'utf8' });
     expect(t.stderr).toContain('test is successful');
     expect(t.status).toBe(0);
   });
 
-  it('skips what no request can match and leaves out expired and inactive decisions', () => {
+  it('skip what no request can match and leave out expired and inactive decisions', () => {
     for (const r of [nginxExport, modsecExport]) {
       const skipped = r.skipped.map((s) => s.decision);
       expect(skipped).toEqual(expect.arrayContaining(['bad-ip', 'dev-nl', 'tok']));

@@ -78,10 +78,10 @@ export function deviceHeaderName(input: ExportInput): string {
   return h.toLowerCase();
 }
 
-/** A value quoted for a skip reason: one line, bounded. */
+/** A value quoted for a skip reason: one line (even for U+2028 and the like), bounded. */
 export function show(v: unknown): string {
   const s = typeof v === 'string' ? v : String(v);
-  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s);
+  return JSON.stringify(s.length > 80 ? `${s.slice(0, 80)}…` : s).replace(INVISIBLE_IN_JSON, unicodeEscapes);
 }
 
 /** What a config may carry of a decision id: `[A-Za-z0-9_.:-]`, at most 64 characters. */
@@ -304,12 +304,16 @@ export function rustRegexText(s: string): string {
 /** Inside JSON strings only: JSON.stringify escapes C0 controls itself, and the layout's newlines must stay. */
 const INVISIBLE_IN_JSON = /[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu;
 
+/** `\uXXXX` for each UTF-16 unit of `c`. */
+function unicodeEscapes(c: string): string {
+  return Array.from(
+    { length: c.length },
+    (_, k) => `\\u${c.charCodeAt(k).toString(16).padStart(4, '0')}`,
+  ).join('');
+}
+
 /** JSON for a file: indented, with invisible and line-breaking characters as `\uXXXX` (same value). */
 export function jsonFile(v: unknown): string {
-  const unicodeEscapes = (c: string): string =>
-    Array.from({ length: c.length }, (_, k) => `\\u${c.charCodeAt(k).toString(16).padStart(4, '0')}`).join(
-      '',
-    );
   return `${JSON.stringify(v, null, 2).replace(INVISIBLE_IN_JSON, unicodeEscapes)}\n`;
 }
 
