@@ -240,4 +240,27 @@ describe('apiwarden incidents / decide / backtest', () => {
       if (JSON.parse(g.body).event === 'incident.new') expect(['high', 'critical']).toContain(data.severity);
     }
   });
+
+  it('exports active decisions as configuration, and says what a target cannot express', async () => {
+    const st = join(dir, 'state-x');
+    await cli(['decide', '--state', st, '--action', 'block', '--scope', 'ip:203.0.113.9', '--ttl', '1h']);
+    await cli(['decide', '--state', st, '--action', 'block', '--scope', 'token:0123456789abcdef']);
+    const out = join(dir, 'waf');
+    const r = await cli(['export', '--state', st, '--target', 'nginx', '--out', out, '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const res = JSON.parse(r.stdout);
+    expect(res.active).toBe(2);
+    expect(res.skipped).toHaveLength(1);
+    expect(res.skipped[0].reason).toMatch(/token scope/);
+    const conf = await readFile(join(out, 'apiwarden-http.conf'), 'utf8');
+    expect(conf).toMatch(/203\.0\.113\.9/);
+    const bl = await cli(['export', '--state', st, '--target', 'blocklist', '--out', out]);
+    expect(bl.code).toBe(0);
+    expect((await readFile(join(out, 'apiwarden-blocklist.txt'), 'utf8')).split('\n')).toContain(
+      '203.0.113.9',
+    );
+    const bad = await cli(['export', '--state', st, '--target', 'iptables', '--out', out]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--target must be one of modsecurity, nginx, aws-waf, cloudflare, blocklist/);
+  });
 });

@@ -17,9 +17,11 @@ import {
   type BacktestFlags,
   DEFAULT_STATE,
   type DecideFlags,
+  type ExportFlags,
   type IncidentsFlags,
   runBacktest,
   runDecide,
+  runExport,
   runIncidents,
 } from './respond.js';
 import { registerScore } from './score.js';
@@ -365,6 +367,21 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     )
     .action(async (flags: BacktestFlags) => {
       setExit(await runBacktest(flags, io));
+    });
+
+  stateOption(program.command('export'))
+    .description(
+      'Active decisions as real WAF configuration: ModSecurity / Coraza, nginx, AWS WAF, Cloudflare, a blocklist',
+    )
+    .requiredOption('--target <target>', `one of ${'modsecurity, nginx, aws-waf, cloudflare, blocklist'}`)
+    .requiredOption('-o, --out <dir>', 'directory to write the configuration files into')
+    .option('--aws-scope <scope>', 'aws-waf: REGIONAL (default) or CLOUDFRONT')
+    .addHelpText(
+      'after',
+      '\nOnly active, unexpired decisions are exported; scopes a target cannot express (token ids, users) are listed with the reason.\nHow to load each file: docs/exporters.md.\nExamples:\n  apiwarden export --target nginx --out /etc/nginx/apiwarden/ && nginx -t && nginx -s reload\n  apiwarden export --target aws-waf --out waf/ --aws-scope CLOUDFRONT\n',
+    )
+    .action(async (flags: ExportFlags) => {
+      setExit(await runExport(flags, io));
     });
 
   program

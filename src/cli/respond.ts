@@ -3,7 +3,8 @@
  * `apiwarden decide`, `apiwarden backtest`. State lives in a directory (`--state`, default ./apiwarden-state)
  * through the StateStore interface (src/respond/state.ts).
  */
-import { writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { type Config, defaultConfig } from '../config/schema.js';
 import { parseCidr } from '../core/net.js';
@@ -11,6 +12,7 @@ import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../detect
 import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
 import { backtest } from '../respond/backtest.js';
+import { EXPORT_TARGETS, exportDecisions } from '../respond/export/index.js';
 import { createNotifier, decisionEvent, incidentEvent, type NotifyEvent } from '../respond/notify.js';
 import { parseDuration } from '../respond/policy.js';
 import { FileStateStore, type IncidentRecord, StateError } from '../respond/state.js';
@@ -573,4 +575,56 @@ function parseRate(s: string | undefined): NonNullable<Decision['rateLimit']> {
   const requests = Number(m[1]);
   if (requests < 1) throw new CliError('--rate needs at least 1 request', 2);
   return { requests, perSeconds: Number(m[2] ?? 1) * { s: 1, m: 60, h: 3600 }[m[3] as 's' | 'm' | 'h'] };
+}
+
+export interface ExportFlags extends StateFlags {
+  target?: string;
+  out?: string;
+  awsScope?: string;
+}
+
+/** `apiwarden export`: the state's active decisions as configuration for a WAF or proxy (docs/exporters.md). */
+export async function runExport(f: ExportFlags, io: Io): Promise<number> {
+  const target = pick('--target', f.target, EXPORT_TARGETS);
+  if (target === undefined)
+    throw new CliError(`--target is required: one of ${EXPORT_TARGETS.join(', ')}`, 2);
+  if (f.out === undefined || f.out === '') throw new CliError('--out DIR is required', 2);
+  const awsScope = pick('--aws-scope', f.awsScope, ['REGIONAL', 'CLOUDFRONT'] as const);
+  return withState(f, async (r, _profile, config) => {
+    const now = Date.now();
+    const decisions = await r.store.decisions();
+    const res = exportDecisions(
+      target,
+      { decisions, deviceHeader: config.response.deviceHeader, now },
+      awsScope === undefined ? {} : { awsScope },
+    );
+    await mkdir(f.out!, { recursive: true });
+    for (const file of res.files) {
+      const path = join(f.out!, file.path);
+      await mkdir(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp`;
+      await writeFile(tmp, file.content);
+      await rename(tmp, path);
+    }
+    const active = decisions.filter(
+      (d) => d.status === 'active' && (d.expiresTs === null || d.expiresTs > now),
+    );
+    if (f.json) {
+      io.stdout.write(
+        `${JSON.stringify({ target, active: active.length, files: res.files.map((x) => join(f.out!, x.path)), skipped: res.skipped })}\n`,
+      );
+      return 0;
+    }
+    io.stdout.write(
+      `${target}: ${int(active.length)} active decisions → ${res.files.map((x) => join(f.out!, x.path)).join(', ') || 'no files'}\n`,
+    );
+    if (res.skipped.length > 0) {
+      io.stdout.write(`${int(res.skipped.length)} not expressible in ${target}:\n`);
+      for (const s of res.skipped.slice(0, 20))
+        io.stdout.write(`  ${s.decision}: ${terminalSafe(s.reason)}\n`);
+      if (res.skipped.length > 20)
+        io.stdout.write(`  … and ${int(res.skipped.length - 20)} more (--json lists all)\n`);
+    }
+    return 0;
+  });
 }
