@@ -208,7 +208,8 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   let scorer: ParamScorer | null = null;
   if (profile.params !== undefined) {
     try {
-      scorer = new ParamScorer(ParamProfile.fromJSON(profile.params));
+      // Learned from the inputs themselves: a caller's own training requests do not vouch for it.
+      scorer = new ParamScorer(ParamProfile.fromJSON(profile.params), { selfTrained: given === null });
     } catch (e) {
       throw new CliError(`${flags.profile ?? 'profile'}: params: ${(e as Error).message}`, 2);
     }

@@ -187,6 +187,17 @@ export function observeJson(v: unknown): Observed {
   }
 }
 
+/**
+ * Whether a value of type `value` can be the caller's user id of type `user` at all: the same type (integers
+ * and hex digits count as one space). The actor relation compares a parameter only with callers whose id is
+ * of its type: an account from another namespace (`staff-17` where customers are `100042`) reading customers'
+ * ids is not a customer reading someone else's, and neither learns nor breaks the relation.
+ */
+export function sameIdSpace(user: ValueType, value: ValueType): boolean {
+  if (user === value) return true;
+  return (user === 'integer' && value === 'hex') || (user === 'hex' && value === 'integer');
+}
+
 /** Limits of one parameter's value profile. */
 export interface ValueLimits {
   /** Distinct values tallied; one more distinct value drops the tally (the parameter is not an enumeration). */

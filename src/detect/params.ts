@@ -38,6 +38,8 @@ import {
   type ParamJson,
   ParamStats,
   quantile,
+  sameIdSpace,
+  stringType,
   type ValueLimits,
   type ValueType,
   type WireKind,
@@ -286,6 +288,8 @@ export class ParamProfiler {
     const r = requestParams(e, kp, this.extract);
     if (r.body === 'json') a.jsonBodies++;
     const user = e.user;
+    const ut = user === null ? null : stringType(user);
+    const userType = ut === 'secret' ? null : ut;
     for (const v of r.values) {
       let p = a.params.get(v.name);
       if (p === undefined) {
@@ -297,8 +301,15 @@ export class ParamProfiler {
         a.params.set(v.name, p);
       }
       p.add(v.o, request, e.ts);
-      if (user !== null && v.o.text !== null && v.o.type !== 'secret' && v.o.kind === 'str')
-        p.compareActor(v.o.text, user);
+      // The actor relation: scalar values of the caller's id type (query and path values, JSON strings and
+      // numbers), so callers from another id namespace (staff accounts) neither learn nor break it.
+      if (
+        userType !== null &&
+        v.o.text !== null &&
+        (v.o.kind === 'str' || v.o.kind === 'num') &&
+        sameIdSpace(userType, v.o.type)
+      )
+        p.compareActor(v.o.text, user!);
     }
     this.pairsOf(a, r.values);
   }
@@ -716,6 +727,13 @@ export interface ScorerOptions {
   /** Reasons listed per request (default 12). */
   maxReasons?: number;
   extract?: Partial<ExtractLimits>;
+  /**
+   * The profile was learned from the very traffic being scored (`apiwarden analyze` without a profile): what
+   * a caller did in training cannot vouch for that caller. Its reads of other users' ids do not exempt it
+   * from the actor relation, and the share of callers reading other ids is counted without it (leave one
+   * out). Population statistics need no such care: each caller's influence on them is bounded.
+   */
+  selfTrained?: boolean;
 }
 
 /**
@@ -824,6 +842,19 @@ function holds(r: Relation): boolean {
   );
 }
 
+/**
+ * An actor relation as scored: the endpoints where one parameter is the caller's own id, pooled by resource
+ * (a path parameter with the template up to it, `/api/v1/users/{id}`, so `…/profile`, `…/addresses` and
+ * `…/cards` share their callers; a query or body parameter by its name). `callers` sums each endpoint's
+ * callers; `others` holds each endpoint's callers seen with another id.
+ */
+interface ActorPool {
+  callers: number;
+  others: ReadonlyMap<string, number>[];
+  /** Where it was learned, for the reason text. */
+  where: string;
+}
+
 /** A relation candidate of an endpoint, with the relation used to score it (null: it does not hold). */
 interface Rel {
   r: RelationJson;
@@ -838,8 +869,10 @@ class Prepared {
   /** Parameter names seen in exactly one training request (Good-Turing: how often new names appear). */
   readonly singletons: number;
   readonly rels: Rel[] = [];
-  /** Actor relations: parameter name → stats. */
-  readonly actor = new Map<string, ParamStats>();
+  /** Actor relations: parameter name → its pool (see ParamScorer.poolActors). */
+  readonly actor = new Map<string, ActorPool>();
+  /** Parameters that are the caller's own id on this endpoint alone (pooled by the scorer). */
+  readonly actorParams: [string, ParamStats][] = [];
 
   constructor(readonly ep: EndpointProfile) {
     this.pathParams = templateParams(ep.template);
@@ -849,7 +882,7 @@ class Prepared {
       const top = name.startsWith('query.') || (name.startsWith('body.') && !/[.[]/.test(name.slice(5)));
       const denom = name.startsWith('body.') ? ep.jsonBodies : ep.requests;
       if (top && denom > 0 && p.requests >= denom * 0.8) this.required.push([name, p]);
-      if (p.isActorId()) this.actor.set(name, p);
+      if (p.isActorId()) this.actorParams.push([name, p]);
     }
     this.singletons = single;
   }
@@ -861,11 +894,13 @@ export class ParamScorer {
   private readonly minWeight: number;
   private readonly maxReasons: number;
   private readonly extract: ExtractLimits;
+  private readonly selfTrained: boolean;
 
   constructor(
     readonly profile: ParamProfile,
     o: ScorerOptions = {},
   ) {
+    this.selfTrained = o.selfTrained ?? false;
     this.minWeight = o.minWeight ?? 0.01;
     this.maxReasons = o.maxReasons ?? 12;
     this.extract = { ...DEFAULT_EXTRACT_LIMITS, maxBodyBytes: profile.limits.maxBodyBytes, ...o.extract };
@@ -874,6 +909,39 @@ export class ParamScorer {
       this.prepared.set(k, new Prepared(ep));
     }
     this.poolRelations();
+    this.poolActors();
+  }
+
+  /**
+   * Actor relations of one resource are pooled (see ActorPool): an endpoint that few callers use (the cards
+   * of a user) is judged with the callers of its siblings (the profile), and a caller seen reading other ids
+   * on one of them is seen on the resource.
+   */
+  private poolActors(): void {
+    const pools = new Map<string, { pool: ActorPool; endpoints: number }>();
+    for (const p of this.prepared.values())
+      for (const [name, st] of p.actorParams) {
+        let k = name;
+        if (name.startsWith('path.')) {
+          const at = p.pathParams.find(([, n]) => n === name);
+          if (at !== undefined)
+            k = `${p.ep.template
+              .split('/')
+              .slice(0, at[0] + 1)
+              .join('/')}\n${name}`;
+        }
+        let g = pools.get(k);
+        if (g === undefined) {
+          g = { pool: { callers: 0, others: [], where: '' }, endpoints: 0 };
+          pools.set(k, g);
+        }
+        g.pool.callers += st.actorUserCount;
+        g.pool.others.push(st.actorOthers!);
+        g.endpoints++;
+        const [prefix] = k.split('\n');
+        g.pool.where = g.endpoints === 1 ? 'this endpoint' : `${g.endpoints} endpoints of ${prefix}`;
+        p.actor.set(name, g.pool);
+      }
   }
 
   /**
@@ -1188,17 +1256,28 @@ export class ParamScorer {
       }
     }
     if (user !== null && prepared.actor.size > 0) {
+      const userType = stringType(user);
       for (const v of values) {
-        const p = prepared.actor.get(v.name);
-        if (p === undefined || v.o.text === null || v.o.text === user || p.actorOthers!.has(user)) continue;
-        // How often a caller reads ids that are not their own: the share of callers that ever did.
-        const others = p.actorOthers!.size;
-        const prob = kt(others, p.actorUserCount);
+        const pool = prepared.actor.get(v.name);
+        if (pool === undefined || v.o.text === null || v.o.text === user || !sameIdSpace(userType, v.o.type))
+          continue;
+        let others = 0;
+        let seen = 0;
+        for (const o of pool.others) {
+          others += o.size;
+          if (o.has(user)) seen++;
+        }
+        if (seen > 0 && !this.selfTrained) continue;
+        // How often a caller reads ids that are not their own: the share of callers that ever did (without
+        // this one when the profile was learned from this traffic).
+        others -= seen;
+        const callers = pool.callers - seen;
+        const prob = kt(others, callers);
         add(
           v.name,
           'relation',
           `${show(v.o.text)}, the caller is user ${show(user)}`,
-          `the caller's own user id (for ${p.actorUserCount - others} of ${p.actorUserCount} training callers${others > 0 ? `; ${others} others read other ids and are exempt` : ''})`,
+          `the caller's own user id (for ${callers - others} of ${callers} training callers on ${pool.where}${pool.others.length > 1 ? ', counted per endpoint' : ''}${others > 0 ? `; ${others} other${others === 1 ? ' caller' : 's'} read other ids${this.selfTrained ? '' : ' and are exempt'}` : ''}${seen > 0 ? '; this caller did too, in the traffic being scored' : ''})`,
           weightOf(prob),
         );
       }
