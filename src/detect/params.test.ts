@@ -237,14 +237,14 @@ describe('param profile: what is learned', () => {
       // Support staff with ids of the customers' kind (integers): a few callers reading many ids.
       const staff = i % 4 === 0;
       const user = staff ? String(900 + (i % 3)) : String(100000 + (i % 97));
-      const id = staff ? String(100000 + ((i * 31) % 500)) : user;
+      const id = staff ? String(100000 + ((i * 31) % 97)) : user;
       evs.push(event({ method: 'GET', path: `/users/${id}/profile`, user }, i + 1));
     }
     const s = new ParamScorer(train(evs));
     const score = (user: string, id: string) =>
       s.score(event({ method: 'GET', path: `/users/${id}/profile`, user }, 1));
     expect(score('100005', '100005').score).toBe(0);
-    expect(score('901', '100321').score).toBe(0);
+    expect(score('901', '100032').score).toBe(0);
     const foreign = score('100005', '100006');
     expect(foreign.reasons.map((r) => `${r.param}:${r.check}`)).toEqual(['path.id:relation']);
     expect(foreign.reasons[0]!.expected).toContain('3 others read other ids and are exempt');
@@ -284,12 +284,12 @@ describe('param profile: what is learned', () => {
     for (let i = 0; i < 5; i++)
       evs.push(
         event(
-          { method: 'GET', path: `/users/${107950 + i}/profile`, user: '100500', token: 'tbola' },
+          { method: 'GET', path: `/users/${100050 + i}/profile`, user: '100500', token: 'tbola' },
           500 + i,
         ),
       );
     const profile = train(evs);
-    const bola = event({ method: 'GET', path: '/users/107990/profile', user: '100500', token: 'tbola' }, 1);
+    const bola = event({ method: 'GET', path: '/users/100060/profile', user: '100500', token: 'tbola' }, 1);
     // Trained on separate traffic, what a caller did in training is normal for it.
     expect(new ParamScorer(profile).score(bola).score).toBe(0);
     const r = new ParamScorer(profile, { selfTrained: true }).score(bola);
@@ -319,6 +319,78 @@ describe('param profile: what is learned', () => {
     expect(r.score).toBeGreaterThan(0.45); // 12 callers alone would give 0.06
     // Not another resource's id.
     expect(s.score(event({ method: 'GET', path: '/products/7', user: '100005' }, 1)).score).toBe(0);
+  });
+
+  it('does not let a few callers widen a range: the extremes are those enough callers reached', () => {
+    // 300 customers order at prices from 20 to 2,000; on the same day three callers send 0.01 (five each).
+    const evs: ApiEvent[] = [];
+    let line = 0;
+    for (let i = 0; i < 900; i++) {
+      const price = (20 * 100 ** (((i * 37) % 900) / 900)).toFixed(2);
+      evs.push(event({ method: 'POST', path: '/orders', query: { price }, token: `c${i % 300}` }, ++line));
+    }
+    for (let a = 0; a < 3; a++)
+      for (let k = 0; k < 5; k++)
+        evs.push(
+          event({ method: 'POST', path: '/orders', query: { price: '0.01' }, token: `bad${a}` }, ++line),
+        );
+    const profile = train(evs);
+    const num = profile.endpoints.get('POST /orders')!.params.get('query.price')!.toJSON().numeric!;
+    expect(num.min).toBe(0.01);
+    expect(num.low).toBeGreaterThan(19);
+    expect(num.high).toBeLessThanOrEqual(num.max);
+    const s = new ParamScorer(profile);
+    const score = (price: string) => s.score(event({ method: 'POST', path: '/orders', query: { price } }, 1));
+    const r = score('0.01');
+    expect(r.reasons.map((x) => `${x.param}:${x.check}`)).toEqual(['query.price:range']);
+    expect(r.score).toBeGreaterThan(0.8);
+    expect(r.reasons[0]!.expected).toContain('0.01..');
+    expect(r.reasons[0]!.expected).toContain('with values too few callers sent');
+    expect(score('2').score).toBeGreaterThan(0.2); // a decade below: the tail scale is a quarter of the IQR here
+    expect(score('25').score).toBe(0);
+    // The same values from enough callers (a 20th of them, at most 8) are normal.
+    for (let a = 0; a < 10; a++)
+      evs.push(
+        event({ method: 'POST', path: '/orders', query: { price: '0.01' }, token: `many${a}` }, ++line),
+      );
+    expect(
+      new ParamScorer(train(evs)).score(
+        event({ method: 'POST', path: '/orders', query: { price: '0.01' } }, 1),
+      ).score,
+    ).toBe(0);
+  });
+
+  it('keeps a trimmed whole-number value weak: a page that is nearly always 2', () => {
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++)
+      evs.push(
+        event(
+          { method: 'GET', path: '/search', query: { page: i === 7 ? '3' : '2' }, token: `c${i}` },
+          i + 1,
+        ),
+      );
+    const s = new ParamScorer(train(evs));
+    const score = (page: string) => s.score(event({ method: 'GET', path: '/search', query: { page } }, 1));
+    expect(score('3').score).toBeLessThan(0.05);
+    expect(score('9').score).toBeGreaterThan(0.5);
+  });
+
+  it('reads a profile written before the robust extremes with its exact extremes', () => {
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++)
+      evs.push(
+        event({ method: 'GET', path: '/x', query: { n: String(10 + (i % 50)) }, token: `c${i}` }, i + 1),
+      );
+    evs.push(event({ method: 'GET', path: '/x', query: { n: '1000' }, token: 'one' }, 401));
+    const j = train(evs).toJSON();
+    const num = j.endpoints[0]!.params['query.n']!.numeric!;
+    expect(num.high).toBe(59);
+    const old = JSON.parse(JSON.stringify(j));
+    delete old.endpoints[0].params['query.n'].numeric.low;
+    delete old.endpoints[0].params['query.n'].numeric.high;
+    const x = event({ method: 'GET', path: '/x', query: { n: '900' } }, 1);
+    expect(new ParamScorer(ParamProfile.fromJSON(old)).score(x).score).toBe(0);
+    expect(new ParamScorer(ParamProfile.fromJSON(j)).score(x).score).toBeGreaterThan(0.5);
   });
 
   it('checks a relation on every element of an array (each order line)', () => {

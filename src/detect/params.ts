@@ -27,6 +27,7 @@ import {
 } from './params-request.js';
 import {
   CHAR_CLASSES,
+  callerHash,
   charMask,
   clockOffset,
   DEFAULT_VALUE_LIMITS,
@@ -290,6 +291,8 @@ export class ParamProfiler {
     const user = e.user;
     const ut = user === null ? null : stringType(user);
     const userType = ut === 'secret' ? null : ut;
+    // The caller, as LearnSink caps it: its token, else its user, else its address (robust extremes).
+    const caller = callerHash(e.token ?? e.user ?? e.ip);
     for (const v of r.values) {
       let p = a.params.get(v.name);
       if (p === undefined) {
@@ -300,7 +303,7 @@ export class ParamProfiler {
         p = new ParamStats(this.valueLimits);
         a.params.set(v.name, p);
       }
-      p.add(v.o, request, e.ts);
+      p.add(v.o, request, e.ts, 1, caller);
       // The actor relation: scalar values of the caller's id type (query and path values, JSON strings and
       // numbers), so callers from another id namespace (staff accounts) neither learn nor break it.
       if (
@@ -657,6 +660,8 @@ function numericJson(v: unknown, at: string): NumericJson | null {
     zero: num(o.zero, `${at}.zero`),
     fractional: num(o.fractional, `${at}.fractional`),
     sample: arr(o.sample, `${at}.sample`).map((x, i) => num(x, `${at}.sample[${i}]`)),
+    ...(o.low === undefined ? {} : { low: num(o.low, `${at}.low`) }),
+    ...(o.high === undefined ? {} : { high: num(o.high, `${at}.high`) }),
   };
 }
 function paramJson(v: unknown, at: string): ParamJson {
@@ -1188,39 +1193,55 @@ export class ParamScorer {
     unit = '',
   ): void {
     const n = s.n;
-    const span = `${fmt(s.min)}..${fmt(s.max)}${unit === '' ? '' : ` ${unit}`}`;
-    const seen = `${fmt(x)}${unit === '' ? '' : ` ${unit}`}`;
+    // The robust extremes: values beyond them came from too few callers to widen the range (NumericStats).
+    const lo = s.low();
+    const hi = s.high();
+    const u = unit === '' ? '' : ` ${unit}`;
+    const span = `${fmt(lo)}..${fmt(hi)}${u}`;
+    const trimmed = lo > s.min || hi < s.max;
+    const exact = trimmed ? `; ${fmt(s.min)}..${fmt(s.max)} with values too few callers sent` : '';
+    const seen = `${fmt(x)}${u}`;
     // Sign: a non-positive value where training had none (quantities, amounts, counts).
-    if (x <= 0 && s.min > 0) {
-      add(name, 'range', seen, `> 0 (all ${n} training values were positive: ${span})`, weightOf(kt(0, n)));
-      return;
-    }
-    if (x < 0 && s.negative === 0) {
+    if (x <= 0 && lo > 0) {
       add(
         name,
         'range',
         seen,
-        `>= 0 (no negative value in ${n} training values: ${span})`,
+        `> 0 (${s.min > 0 ? 'all' : 'nearly all'} ${n} training values were positive: ${span}${exact})`,
         weightOf(kt(0, n)),
       );
       return;
     }
-    if (x >= s.min && x <= s.max) return;
-    // Beyond the training extremes: an exponential tail whose scale is the mean excess over the 90th (10th)
-    // percentile, in log space when the values are positive and span a decade or more.
-    const log = s.min > 0 && x > 0 && s.max >= s.min * 10;
+    if (x < 0 && lo >= 0) {
+      add(
+        name,
+        'range',
+        seen,
+        `>= 0 (${s.negative === 0 ? 'no' : 'nearly no'} negative value in ${n} training values: ${span}${exact})`,
+        weightOf(kt(0, n)),
+      );
+      return;
+    }
+    if (x >= lo && x <= hi) return;
+    // Beyond the robust extremes: an exponential tail whose scale is the mean excess over the 90th (10th)
+    // percentile of the sample inside them, in log space when the values are positive and span a decade or more.
+    const log = lo > 0 && x > 0 && hi >= lo * 10;
     const tf = log ? Math.log : (v: number) => v;
-    const t = s.sortedSample().map(tf);
-    const upper = x > s.max;
-    const scale = tailScale(t, upper);
-    const excess = upper ? tf(x) - tf(s.max) : tf(s.min) - tf(x);
+    const sorted = s.sortedSample();
+    const t = (trimmed ? sorted.filter((v) => v >= lo && v <= hi) : sorted).map(tf);
+    const upper = x > hi;
+    let scale = tailScale(t, upper);
+    // Inside the exact extremes (values a few callers sent): whole numbers differ by at least one, so a
+    // concentrated parameter (a page that is nearly always 2) is not made strict by its own trim.
+    if (!log && x >= s.min && x <= s.max && s.fractional === 0) scale = Math.max(scale, 1);
+    const excess = upper ? tf(x) - tf(hi) : tf(lo) - tf(x);
     // A constant (no spread at all): any other value is new.
     const prob = scale > 0 ? floor(Math.exp(-excess / scale), n) : kt(0, n);
     add(
       name,
       'range',
       seen,
-      `${span} (median ${fmt(quantile(s.sortedSample(), 0.5))}, ${n} values)`,
+      `${span} (median ${fmt(quantile(sorted, 0.5))}, ${n} values${exact})`,
       weightOf(prob),
     );
   }
