@@ -54,7 +54,8 @@ interface ReadSummary {
 class LearnSink implements EventSink {
   readonly enricher: Enricher;
   readonly run = new ProfilingRun();
-  readonly params = new ParamProfiler();
+  /** Learned from the traffic it judges: the profile is marked so, and no caller vouches for itself. */
+  readonly params = new ParamProfiler({ selfTrained: true });
   private readonly perActor = new Map<string, number>();
   constructor(
     scanner: SensitiveScanner,
@@ -208,8 +209,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   let scorer: ParamScorer | null = null;
   if (profile.params !== undefined) {
     try {
-      // Learned from the inputs themselves: a caller's own training requests do not vouch for it.
-      scorer = new ParamScorer(ParamProfile.fromJSON(profile.params), { selfTrained: given === null });
+      scorer = new ParamScorer(ParamProfile.fromJSON(profile.params));
     } catch (e) {
       throw new CliError(`${flags.profile ?? 'profile'}: params: ${(e as Error).message}`, 2);
     }

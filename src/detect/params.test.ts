@@ -296,10 +296,23 @@ describe('param profile: what is learned', () => {
     expect(r.reasons.map((x) => `${x.param}:${x.check}`)).toEqual(['path.id:relation']);
     expect(r.score).toBeGreaterThan(0.45);
     expect(r.reasons[0]!.expected).toContain('for 97 of 97 training callers');
-    expect(r.reasons[0]!.expected).toContain('this caller did too, in the traffic being scored');
+    expect(r.reasons[0]!.expected).toContain('this caller did too, in training traffic not vetted as normal');
     // The callers' own reads stay clean.
     const own = event({ method: 'GET', path: '/users/100005/profile', user: '100005', token: 't100005' }, 1);
     expect(new ParamScorer(profile, { selfTrained: true }).score(own).score).toBe(0);
+    // A profile learned with selfTrained (apiwarden analyze) is marked so, through JSON, and its scorers follow
+    // the mark whichever traffic they judge later.
+    const p = new ParamProfiler({ selfTrained: true });
+    for (const e of evs) p.add(e);
+    const j = p.finish().toJSON();
+    expect(j.selfTrained).toBe(true);
+    expect(profile.toJSON().selfTrained).toBeUndefined();
+    const back = ParamProfile.fromJSON(JSON.parse(JSON.stringify(j)));
+    expect(back.selfTrained).toBe(true);
+    expect(new ParamScorer(back).score(bola).score).toBe(r.score);
+    expect(() => ParamProfile.fromJSON({ ...j, selfTrained: 'yes' })).toThrow(
+      'selfTrained: expected true or false',
+    );
   });
 
   it('pools the actor relation over the endpoints of one resource', () => {

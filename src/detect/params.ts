@@ -70,6 +70,11 @@ export interface ParamProfilerOptions {
   relationBudget?: number;
   /** Distinct word-like segments that make a path position a parameter (templater, default 20). */
   minCardinality?: number;
+  /**
+   * The training traffic is the traffic to be judged, not vetted as normal (`apiwarden analyze` learning from
+   * its inputs): the profile is marked so, and its scorers let no caller vouch for itself (ScorerOptions).
+   */
+  selfTrained?: boolean;
 }
 
 export interface ProfileLimits {
@@ -157,6 +162,8 @@ export interface ParamProfileJson {
   from: string | null;
   to: string | null;
   limits: ProfileLimits;
+  /** Present (true) when learned from the traffic it was made to judge (ParamProfilerOptions.selfTrained). */
+  selfTrained?: true;
   endpoints: EndpointJson[];
 }
 
@@ -239,8 +246,10 @@ export class ParamProfiler {
   skipped = 0;
   private first = Number.POSITIVE_INFINITY;
   private last = Number.NEGATIVE_INFINITY;
+  private readonly selfTrained: boolean;
 
   constructor(o: ParamProfilerOptions = {}) {
+    this.selfTrained = o.selfTrained ?? false;
     this.limits = {
       ...DEFAULT_LIMITS,
       ...Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k in DEFAULT_LIMITS)),
@@ -432,6 +441,7 @@ export class ParamProfiler {
       this.events === 0 ? null : new Date(this.first).toISOString(),
       this.events === 0 ? null : new Date(this.last).toISOString(),
       this.limits,
+      this.selfTrained,
     );
   }
 }
@@ -543,6 +553,8 @@ export class ParamProfile {
     readonly from: string | null,
     readonly to: string | null,
     readonly limits: ProfileLimits,
+    /** Learned from the traffic it was made to judge, not vetted as normal (ParamProfilerOptions). */
+    readonly selfTrained = false,
   ) {
     this.endpoints = new Map(endpoints.map((e) => [`${e.method} ${e.template}`, e]));
   }
@@ -556,6 +568,7 @@ export class ParamProfile {
       from: this.from,
       to: this.to,
       limits: { ...this.limits },
+      ...(this.selfTrained ? { selfTrained: true as const } : {}),
       endpoints: [...this.endpoints.values()].map((e) => e.toJSON()),
     };
   }
@@ -616,6 +629,7 @@ export class ParamProfile {
       o.from === null ? null : str(o.from, 'from'),
       o.to === null ? null : str(o.to, 'to'),
       limits,
+      o.selfTrained === undefined ? false : bool(o.selfTrained, 'selfTrained'),
     );
   }
 }
@@ -633,6 +647,10 @@ function arr(v: unknown, at: string): unknown[] {
 }
 function str(v: unknown, at: string): string {
   if (typeof v !== 'string') throw new ProfileError(`${at}: expected a string`);
+  return v;
+}
+function bool(v: unknown, at: string): boolean {
+  if (typeof v !== 'boolean') throw new ProfileError(`${at}: expected true or false`);
   return v;
 }
 function num(v: unknown, at: string): number {
@@ -733,10 +751,11 @@ export interface ScorerOptions {
   maxReasons?: number;
   extract?: Partial<ExtractLimits>;
   /**
-   * The profile was learned from the very traffic being scored (`apiwarden analyze` without a profile): what
-   * a caller did in training cannot vouch for that caller. Its reads of other users' ids do not exempt it
-   * from the actor relation, and the share of callers reading other ids is counted without it (leave one
-   * out). Population statistics need no such care: each caller's influence on them is bounded.
+   * The profile was learned from the traffic it judges, not vetted as normal (`apiwarden analyze` learning from
+   * its inputs; default: the profile's own mark): what a caller did in training cannot vouch for that caller.
+   * Its reads of other users' ids do not exempt it from the actor relation, and the share of callers reading
+   * other ids is counted without it (leave one out). Population statistics need no such care: each caller's
+   * influence on them is bounded.
    */
   selfTrained?: boolean;
 }
@@ -905,7 +924,7 @@ export class ParamScorer {
     readonly profile: ParamProfile,
     o: ScorerOptions = {},
   ) {
-    this.selfTrained = o.selfTrained ?? false;
+    this.selfTrained = o.selfTrained ?? profile.selfTrained;
     this.minWeight = o.minWeight ?? 0.01;
     this.maxReasons = o.maxReasons ?? 12;
     this.extract = { ...DEFAULT_EXTRACT_LIMITS, maxBodyBytes: profile.limits.maxBodyBytes, ...o.extract };
@@ -1298,7 +1317,7 @@ export class ParamScorer {
           v.name,
           'relation',
           `${show(v.o.text)}, the caller is user ${show(user)}`,
-          `the caller's own user id (for ${callers - others} of ${callers} training callers on ${pool.where}${pool.others.length > 1 ? ', counted per endpoint' : ''}${others > 0 ? `; ${others} other${others === 1 ? ' caller' : 's'} read other ids${this.selfTrained ? '' : ' and are exempt'}` : ''}${seen > 0 ? '; this caller did too, in the traffic being scored' : ''})`,
+          `the caller's own user id (for ${callers - others} of ${callers} training callers on ${pool.where}${pool.others.length > 1 ? ', counted per endpoint' : ''}${others > 0 ? `; ${others} other${others === 1 ? ' caller' : 's'} read other ids${this.selfTrained ? '' : ' and are exempt'}` : ''}${seen > 0 ? '; this caller did too, in training traffic not vetted as normal' : ''})`,
           weightOf(prob),
         );
       }
