@@ -54,7 +54,8 @@ interface ReadSummary {
 class LearnSink implements EventSink {
   readonly enricher: Enricher;
   readonly run = new ProfilingRun();
-  readonly params = new ParamProfiler();
+  /** Learned from the traffic it judges: the profile is marked so, and no caller vouches for itself. */
+  readonly params = new ParamProfiler({ selfTrained: true });
   private readonly perActor = new Map<string, number>();
   constructor(
     scanner: SensitiveScanner,

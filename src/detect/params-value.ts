@@ -187,6 +187,17 @@ export function observeJson(v: unknown): Observed {
   }
 }
 
+/**
+ * Whether a value of type `value` can be the caller's user id of type `user` at all: the same type (integers
+ * and hex digits count as one space). The actor relation compares a parameter only with callers whose id is
+ * of its type: an account from another namespace (`staff-17` where customers are `100042`) reading customers'
+ * ids is not a customer reading someone else's, and neither learns nor breaks the relation.
+ */
+export function sameIdSpace(user: ValueType, value: ValueType): boolean {
+  if (user === value) return true;
+  return (user === 'integer' && value === 'hex') || (user === 'hex' && value === 'integer');
+}
+
 /** Limits of one parameter's value profile. */
 export interface ValueLimits {
   /** Distinct values tallied; one more distinct value drops the tally (the parameter is not an enumeration). */
@@ -216,6 +227,12 @@ export interface NumericJson {
   fractional: number;
   /** Up to `sampleSize` values, a uniform sample of all seen, sorted. */
   sample: number[];
+  /**
+   * The robust extremes: the least and greatest values that at least m callers reached (m = a 20th of the
+   * callers, 1 to 8). Absent in profiles written before them (then `min` and `max`).
+   */
+  low?: number;
+  high?: number;
 }
 
 /** The JSON form of one parameter's value profile (docs/params.md, "The profile"). */
@@ -262,7 +279,52 @@ export function lengthKey(n: number): number {
   return 2 ** Math.ceil(Math.log2(n));
 }
 
-/** Numeric values: count, exact extremes and signs, and a uniform sample (deterministic reservoir). */
+/** Callers whose most extreme value is kept at each end, and callers counted (the trim is a 20th of them). */
+const EXTREME_CALLERS = 8;
+const COUNTED_CALLERS = EXTREME_CALLERS * 20;
+
+/** A caller (a 32-bit hash of its identity) with its most extreme value at one end. */
+interface CallerValue {
+  c: number;
+  v: number;
+}
+
+/**
+ * Keeps, in `list`, the callers with the `EXTREME_CALLERS` most extreme values (`better(a, b)`: a is more
+ * extreme), one entry per caller, most extreme first.
+ */
+function keepExtreme(list: CallerValue[], c: number, v: number, better: (a: number, b: number) => boolean) {
+  const i = list.findIndex((e) => e.c === c);
+  if (i >= 0) {
+    if (!better(v, list[i]!.v)) return;
+    list.splice(i, 1);
+  } else if (list.length >= EXTREME_CALLERS && !better(v, list[EXTREME_CALLERS - 1]!.v)) return;
+  let j = list.length;
+  while (j > 0 && better(v, list[j - 1]!.v)) j--;
+  list.splice(j, 0, { c, v });
+  if (list.length > EXTREME_CALLERS) list.length = EXTREME_CALLERS;
+}
+const lower = (a: number, b: number) => a < b;
+const higher = (a: number, b: number) => a > b;
+
+/** A 32-bit FNV-1a hash of a caller's identity (token, user or address), for counting callers. */
+export function callerHash(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return h >>> 0;
+}
+
+/**
+ * Numeric values: count, exact extremes and signs, a uniform sample (deterministic reservoir), and the
+ * **robust extremes** `low` and `high`: the most extreme values that at least m callers reached, m = a 20th
+ * of the callers, 1 to 8. A caller is one source (token, user or address); the exact extremes are the word of
+ * one request. When the training traffic holds an attack (the day being analyzed), a few callers sending
+ * 0.01 as a price must not teach that 0.01 is a price; the values between the exact and the robust extremes
+ * are judged by the tail model, so a legitimate rare extreme gets a weak finding at most.
+ */
 export class NumericStats {
   n = 0;
   min = Number.POSITIVE_INFINITY;
@@ -273,10 +335,40 @@ export class NumericStats {
   sample: number[] = [];
   private rng = 0x9e3779b9;
   private sorted: number[] | null = null;
+  /** Training: the callers with the lowest and highest values (one value each, the most extreme). */
+  private lows: CallerValue[] = [];
+  private highs: CallerValue[] = [];
+  /** Training: distinct callers, counted to COUNTED_CALLERS. */
+  private callers = new Set<number>();
+  /** Read from a profile: the robust extremes as learned. */
+  private fixed: { low: number; high: number } | null = null;
 
   constructor(readonly size: number) {}
 
-  add(x: number, count = 1): void {
+  /** The least value at least m callers reached (see the class comment); `min` with one caller. */
+  low(): number {
+    if (this.fixed !== null) return this.fixed.low;
+    const l = this.lows;
+    return l.length === 0 ? this.min : l[Math.min(this.trim(), l.length) - 1]!.v;
+  }
+
+  /** The greatest value at least m callers reached. */
+  high(): number {
+    if (this.fixed !== null) return this.fixed.high;
+    const h = this.highs;
+    return h.length === 0 ? this.max : h[Math.min(this.trim(), h.length) - 1]!.v;
+  }
+
+  /** m: how many callers must reach a value for it to be in the robust range. */
+  private trim(): number {
+    return Math.max(1, Math.min(EXTREME_CALLERS, Math.floor(this.callers.size / 20)));
+  }
+
+  /** Records `count` occurrences of `x` sent by `caller` (a callerHash; 0 when unknown). */
+  add(x: number, count = 1, caller = 0): void {
+    if (this.callers.size < COUNTED_CALLERS) this.callers.add(caller);
+    keepExtreme(this.lows, caller, x, lower);
+    keepExtreme(this.highs, caller, x, higher);
     for (let k = 0; k < count; k++) {
       this.n++;
       if (x < 0) this.negative++;
@@ -307,6 +399,17 @@ export class NumericStats {
     this.negative += o.negative;
     this.zero += o.zero;
     this.fractional += o.fractional;
+    if (this.fixed !== null || o.fixed !== null) {
+      // A profile read from JSON keeps only the robust extremes.
+      this.fixed = { low: Math.min(this.low(), o.low()), high: Math.max(this.high(), o.high()) };
+    } else {
+      for (const e of o.lows) keepExtreme(this.lows, e.c, e.v, lower);
+      for (const e of o.highs) keepExtreme(this.highs, e.c, e.v, higher);
+      for (const c of o.callers) {
+        if (this.callers.size >= COUNTED_CALLERS) break;
+        this.callers.add(c);
+      }
+    }
     if (o.min < this.min) this.min = o.min;
     if (o.max > this.max) this.max = o.max;
     this.sorted = null;
@@ -328,6 +431,8 @@ export class NumericStats {
       zero: this.zero,
       fractional: this.fractional,
       sample: this.sortedSample().slice(),
+      low: this.low(),
+      high: this.high(),
     };
   }
 
@@ -341,6 +446,8 @@ export class NumericStats {
     s.zero = j.zero;
     s.fractional = j.fractional;
     s.sample = j.sample.slice(0, size);
+    // Profiles written before the robust extremes: the exact ones.
+    s.fixed = { low: j.low ?? j.min, high: j.high ?? j.max };
     return s;
   }
 }
@@ -385,8 +492,11 @@ export class ParamStats {
     this.clock = new NumericStats(limits.sampleSize);
   }
 
-  /** Records a value seen in request number `request` at time `ts` (presence counts once per request). */
-  add(o: Observed, request: number, ts: number, count = 1): void {
+  /**
+   * Records a value seen in request number `request` at time `ts` (presence counts once per request), sent by
+   * `caller` (a callerHash; 0 when unknown).
+   */
+  add(o: Observed, request: number, ts: number, count = 1, caller = 0): void {
     if (request !== this.lastRequest) {
       this.lastRequest = request;
       this.requests += count;
@@ -395,9 +505,9 @@ export class ParamStats {
     this.kinds[o.kind] = (this.kinds[o.kind] ?? 0) + count;
     this.types[o.type] = (this.types[o.type] ?? 0) + count;
     if (!Number.isNaN(o.num)) {
-      this.num.add(o.num, count);
+      this.num.add(o.num, count, caller);
       const off = clockOffset(o.num, ts);
-      if (off !== null) this.clock.add(off, count);
+      if (off !== null) this.clock.add(off, count, caller);
     }
     const t = o.text;
     if (t === null || o.type === 'secret') return;

@@ -10,6 +10,7 @@ import {
   ParamScorer,
   ProfileError,
   type Reason,
+  type ScorerOptions,
   statusFactor,
   weightOf,
 } from './params.js';
@@ -81,6 +82,8 @@ function train(events: Iterable<ApiEvent>, o = {}): ParamProfile {
 
 interface Expected {
   description: string;
+  /** Scorer options of the case (`selfTrained`: the training traffic is the scored day's). */
+  scorer?: ScorerOptions;
   events: { line: number; score: [number, number]; reasons: [string, string][]; note?: string }[];
 }
 
@@ -89,6 +92,7 @@ const cases = readdirSync(CASES).sort();
 describe('param profile: golden cases', () => {
   it('has the cases', () => {
     expect(cases).toEqual([
+      'bola',
       'enum-missing-unknown',
       'format',
       'little-data',
@@ -101,9 +105,9 @@ describe('param profile: golden cases', () => {
   for (const name of cases) {
     it(name, () => {
       const profile = train(readEvents(join(CASES, name, 'train.jsonl')));
-      const scorer = new ParamScorer(profile);
-      const events = readEvents(join(CASES, name, 'events.jsonl'));
       const expected = JSON.parse(readFileSync(join(CASES, name, 'expected.json'), 'utf8')) as Expected;
+      const scorer = new ParamScorer(profile, expected.scorer);
+      const events = readEvents(join(CASES, name, 'events.jsonl'));
       expect(expected.events.map((x) => x.line)).toEqual(events.map((e) => e.origin.line));
       for (const x of expected.events) {
         const r = scorer.score(events[x.line - 1]!);
@@ -230,19 +234,176 @@ describe('param profile: what is learned', () => {
   it("learns that a path id is the caller's own, exempting the few callers seen reading others' ids", () => {
     const evs: ApiEvent[] = [];
     for (let i = 0; i < 400; i++) {
+      // Support staff with ids of the customers' kind (integers): a few callers reading many ids.
       const staff = i % 4 === 0;
-      const user = staff ? `staff-${i % 3}` : String(100000 + (i % 97));
-      const id = staff ? String(100000 + ((i * 31) % 500)) : user;
+      const user = staff ? String(900 + (i % 3)) : String(100000 + (i % 97));
+      const id = staff ? String(100000 + ((i * 31) % 97)) : user;
       evs.push(event({ method: 'GET', path: `/users/${id}/profile`, user }, i + 1));
     }
     const s = new ParamScorer(train(evs));
     const score = (user: string, id: string) =>
       s.score(event({ method: 'GET', path: `/users/${id}/profile`, user }, 1));
     expect(score('100005', '100005').score).toBe(0);
-    expect(score('staff-1', '100321').score).toBe(0);
+    expect(score('901', '100032').score).toBe(0);
     const foreign = score('100005', '100006');
     expect(foreign.reasons.map((r) => `${r.param}:${r.check}`)).toEqual(['path.id:relation']);
     expect(foreign.reasons[0]!.expected).toContain('3 others read other ids and are exempt');
+  });
+
+  it('compares a parameter only with callers whose id is of its type: staff accounts do not break the relation', () => {
+    // Half the requests are staff accounts (`staff-N`, another id namespace) reading customers' profiles.
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      const staff = i % 2 === 0;
+      const user = staff ? `staff-${i % 7}` : String(100000 + (i % 97));
+      const id = staff ? String(100000 + ((i * 31) % 500)) : user;
+      evs.push(event({ method: 'GET', path: `/users/${id}/profile`, user }, i + 1));
+    }
+    const profile = train(evs);
+    const a = profile.endpoints.get('GET /users/{id}/profile')!.params.get('path.id')!.toJSON().actor;
+    expect(a.others).toEqual({});
+    expect(a.users).toBe(97);
+    const s = new ParamScorer(profile);
+    const score = (user: string, id: string) =>
+      s.score(event({ method: 'GET', path: `/users/${id}/profile`, user }, 1));
+    // A staff account never seen in training reads a customer: not the customer relation's business.
+    expect(score('staff-99', '100321').score).toBe(0);
+    const foreign = score('100005', '100006');
+    expect(foreign.reasons.map((r) => `${r.param}:${r.check}`)).toEqual(['path.id:relation']);
+    expect(foreign.score).toBeGreaterThan(0.45); // 97 callers: p = 1/196
+    expect(foreign.reasons[0]!.observed).toBe('100006, the caller is user 100005');
+  });
+
+  it('learned from the traffic it scores (selfTrained), a caller seen reading other ids is not exempt', () => {
+    // The BOLA caller 100500 is in the training traffic (a few of its reads), as on the attacked day.
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      const user = String(100000 + (i % 97));
+      evs.push(event({ method: 'GET', path: `/users/${user}/profile`, user, token: `t${user}` }, i + 1));
+    }
+    for (let i = 0; i < 5; i++)
+      evs.push(
+        event(
+          { method: 'GET', path: `/users/${100050 + i}/profile`, user: '100500', token: 'tbola' },
+          500 + i,
+        ),
+      );
+    const profile = train(evs);
+    const bola = event({ method: 'GET', path: '/users/100060/profile', user: '100500', token: 'tbola' }, 1);
+    // Trained on separate traffic, what a caller did in training is normal for it.
+    expect(new ParamScorer(profile).score(bola).score).toBe(0);
+    const r = new ParamScorer(profile, { selfTrained: true }).score(bola);
+    expect(r.reasons.map((x) => `${x.param}:${x.check}`)).toEqual(['path.id:relation']);
+    expect(r.score).toBeGreaterThan(0.45);
+    expect(r.reasons[0]!.expected).toContain('for 97 of 97 training callers');
+    expect(r.reasons[0]!.expected).toContain('this caller did too, in training traffic not vetted as normal');
+    // The callers' own reads stay clean.
+    const own = event({ method: 'GET', path: '/users/100005/profile', user: '100005', token: 't100005' }, 1);
+    expect(new ParamScorer(profile, { selfTrained: true }).score(own).score).toBe(0);
+    // A profile learned with selfTrained (apiwarden analyze) is marked so, through JSON, and its scorers follow
+    // the mark whichever traffic they judge later.
+    const p = new ParamProfiler({ selfTrained: true });
+    for (const e of evs) p.add(e);
+    const j = p.finish().toJSON();
+    expect(j.selfTrained).toBe(true);
+    expect(profile.toJSON().selfTrained).toBeUndefined();
+    const back = ParamProfile.fromJSON(JSON.parse(JSON.stringify(j)));
+    expect(back.selfTrained).toBe(true);
+    expect(new ParamScorer(back).score(bola).score).toBe(r.score);
+    expect(() => ParamProfile.fromJSON({ ...j, selfTrained: 'yes' })).toThrow(
+      'selfTrained: expected true or false',
+    );
+  });
+
+  it('pools the actor relation over the endpoints of one resource', () => {
+    // The profile is read by 97 callers; the cards by 12 of them, too few for a strong finding alone.
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++) {
+      const user = String(100000 + (i % 97));
+      evs.push(event({ method: 'GET', path: `/users/${user}/profile`, user }, i + 1));
+      if (i % 97 < 12) evs.push(event({ method: 'GET', path: `/users/${user}/cards`, user }, i + 1));
+    }
+    for (let i = 0; i < 30; i++)
+      evs.push(event({ method: 'GET', path: `/products/${i}`, user: String(100000 + i) }, 900 + i));
+    const s = new ParamScorer(train(evs));
+    const r = s.score(event({ method: 'GET', path: '/users/100006/cards', user: '100005' }, 1));
+    expect(r.reasons.map((x) => `${x.param}:${x.check}`)).toEqual(['path.id:relation']);
+    expect(r.reasons[0]!.expected).toContain('2 endpoints of /users/{id}');
+    expect(r.score).toBeGreaterThan(0.45); // 12 callers alone would give 0.06
+    // Not another resource's id.
+    expect(s.score(event({ method: 'GET', path: '/products/7', user: '100005' }, 1)).score).toBe(0);
+  });
+
+  it('does not let a few callers widen a range: the extremes are those enough callers reached', () => {
+    // 300 customers order at prices from 20 to 2,000; on the same day three callers send 0.01 (five each).
+    const evs: ApiEvent[] = [];
+    let line = 0;
+    for (let i = 0; i < 900; i++) {
+      const price = (20 * 100 ** (((i * 37) % 900) / 900)).toFixed(2);
+      evs.push(event({ method: 'POST', path: '/orders', query: { price }, token: `c${i % 300}` }, ++line));
+    }
+    for (let a = 0; a < 3; a++)
+      for (let k = 0; k < 5; k++)
+        evs.push(
+          event({ method: 'POST', path: '/orders', query: { price: '0.01' }, token: `bad${a}` }, ++line),
+        );
+    const profile = train(evs);
+    const num = profile.endpoints.get('POST /orders')!.params.get('query.price')!.toJSON().numeric!;
+    expect(num.min).toBe(0.01);
+    expect(num.low).toBeGreaterThan(19);
+    expect(num.high).toBeLessThanOrEqual(num.max);
+    const s = new ParamScorer(profile);
+    const score = (price: string) => s.score(event({ method: 'POST', path: '/orders', query: { price } }, 1));
+    const r = score('0.01');
+    expect(r.reasons.map((x) => `${x.param}:${x.check}`)).toEqual(['query.price:range']);
+    expect(r.score).toBeGreaterThan(0.8);
+    expect(r.reasons[0]!.expected).toContain('0.01..');
+    expect(r.reasons[0]!.expected).toContain('with values too few callers sent');
+    expect(score('2').score).toBeGreaterThan(0.2); // a decade below: the tail scale is a quarter of the IQR here
+    expect(score('25').score).toBe(0);
+    // The same values from enough callers (a 20th of them, at most 8) are normal.
+    for (let a = 0; a < 10; a++)
+      evs.push(
+        event({ method: 'POST', path: '/orders', query: { price: '0.01' }, token: `many${a}` }, ++line),
+      );
+    expect(
+      new ParamScorer(train(evs)).score(
+        event({ method: 'POST', path: '/orders', query: { price: '0.01' } }, 1),
+      ).score,
+    ).toBe(0);
+  });
+
+  it('keeps a trimmed whole-number value weak: a page that is nearly always 2', () => {
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++)
+      evs.push(
+        event(
+          { method: 'GET', path: '/search', query: { page: i === 7 ? '3' : '2' }, token: `c${i}` },
+          i + 1,
+        ),
+      );
+    const s = new ParamScorer(train(evs));
+    const score = (page: string) => s.score(event({ method: 'GET', path: '/search', query: { page } }, 1));
+    expect(score('3').score).toBeLessThan(0.05);
+    expect(score('9').score).toBeGreaterThan(0.5);
+  });
+
+  it('reads a profile written before the robust extremes with its exact extremes', () => {
+    const evs: ApiEvent[] = [];
+    for (let i = 0; i < 400; i++)
+      evs.push(
+        event({ method: 'GET', path: '/x', query: { n: String(10 + (i % 50)) }, token: `c${i}` }, i + 1),
+      );
+    evs.push(event({ method: 'GET', path: '/x', query: { n: '1000' }, token: 'one' }, 401));
+    const j = train(evs).toJSON();
+    const num = j.endpoints[0]!.params['query.n']!.numeric!;
+    expect(num.high).toBe(59);
+    const old = JSON.parse(JSON.stringify(j));
+    delete old.endpoints[0].params['query.n'].numeric.low;
+    delete old.endpoints[0].params['query.n'].numeric.high;
+    const x = event({ method: 'GET', path: '/x', query: { n: '900' } }, 1);
+    expect(new ParamScorer(ParamProfile.fromJSON(old)).score(x).score).toBe(0);
+    expect(new ParamScorer(ParamProfile.fromJSON(j)).score(x).score).toBeGreaterThan(0.5);
   });
 
   it('checks a relation on every element of an array (each order line)', () => {

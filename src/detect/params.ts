@@ -27,6 +27,7 @@ import {
 } from './params-request.js';
 import {
   CHAR_CLASSES,
+  callerHash,
   charMask,
   clockOffset,
   DEFAULT_VALUE_LIMITS,
@@ -38,6 +39,8 @@ import {
   type ParamJson,
   ParamStats,
   quantile,
+  sameIdSpace,
+  stringType,
   type ValueLimits,
   type ValueType,
   type WireKind,
@@ -67,6 +70,11 @@ export interface ParamProfilerOptions {
   relationBudget?: number;
   /** Distinct word-like segments that make a path position a parameter (templater, default 20). */
   minCardinality?: number;
+  /**
+   * The training traffic is the traffic to be judged, not vetted as normal (`apiwarden analyze` learning from
+   * its inputs): the profile is marked so, and its scorers let no caller vouch for itself (ScorerOptions).
+   */
+  selfTrained?: boolean;
 }
 
 export interface ProfileLimits {
@@ -154,6 +162,8 @@ export interface ParamProfileJson {
   from: string | null;
   to: string | null;
   limits: ProfileLimits;
+  /** Present (true) when learned from the traffic it was made to judge (ParamProfilerOptions.selfTrained). */
+  selfTrained?: true;
   endpoints: EndpointJson[];
 }
 
@@ -236,8 +246,10 @@ export class ParamProfiler {
   skipped = 0;
   private first = Number.POSITIVE_INFINITY;
   private last = Number.NEGATIVE_INFINITY;
+  private readonly selfTrained: boolean;
 
   constructor(o: ParamProfilerOptions = {}) {
+    this.selfTrained = o.selfTrained ?? false;
     this.limits = {
       ...DEFAULT_LIMITS,
       ...Object.fromEntries(Object.entries(o).filter(([k, v]) => v !== undefined && k in DEFAULT_LIMITS)),
@@ -286,6 +298,10 @@ export class ParamProfiler {
     const r = requestParams(e, kp, this.extract);
     if (r.body === 'json') a.jsonBodies++;
     const user = e.user;
+    const ut = user === null ? null : stringType(user);
+    const userType = ut === 'secret' ? null : ut;
+    // The caller, as LearnSink caps it: its token, else its user, else its address (robust extremes).
+    const caller = callerHash(e.token ?? e.user ?? e.ip);
     for (const v of r.values) {
       let p = a.params.get(v.name);
       if (p === undefined) {
@@ -296,9 +312,16 @@ export class ParamProfiler {
         p = new ParamStats(this.valueLimits);
         a.params.set(v.name, p);
       }
-      p.add(v.o, request, e.ts);
-      if (user !== null && v.o.text !== null && v.o.type !== 'secret' && v.o.kind === 'str')
-        p.compareActor(v.o.text, user);
+      p.add(v.o, request, e.ts, 1, caller);
+      // The actor relation: scalar values of the caller's id type (query and path values, JSON strings and
+      // numbers), so callers from another id namespace (staff accounts) neither learn nor break it.
+      if (
+        userType !== null &&
+        v.o.text !== null &&
+        (v.o.kind === 'str' || v.o.kind === 'num') &&
+        sameIdSpace(userType, v.o.type)
+      )
+        p.compareActor(v.o.text, user!);
     }
     this.pairsOf(a, r.values);
   }
@@ -418,6 +441,7 @@ export class ParamProfiler {
       this.events === 0 ? null : new Date(this.first).toISOString(),
       this.events === 0 ? null : new Date(this.last).toISOString(),
       this.limits,
+      this.selfTrained,
     );
   }
 }
@@ -529,6 +553,8 @@ export class ParamProfile {
     readonly from: string | null,
     readonly to: string | null,
     readonly limits: ProfileLimits,
+    /** Learned from the traffic it was made to judge, not vetted as normal (ParamProfilerOptions). */
+    readonly selfTrained = false,
   ) {
     this.endpoints = new Map(endpoints.map((e) => [`${e.method} ${e.template}`, e]));
   }
@@ -542,6 +568,7 @@ export class ParamProfile {
       from: this.from,
       to: this.to,
       limits: { ...this.limits },
+      ...(this.selfTrained ? { selfTrained: true as const } : {}),
       endpoints: [...this.endpoints.values()].map((e) => e.toJSON()),
     };
   }
@@ -602,6 +629,7 @@ export class ParamProfile {
       o.from === null ? null : str(o.from, 'from'),
       o.to === null ? null : str(o.to, 'to'),
       limits,
+      o.selfTrained === undefined ? false : bool(o.selfTrained, 'selfTrained'),
     );
   }
 }
@@ -619,6 +647,10 @@ function arr(v: unknown, at: string): unknown[] {
 }
 function str(v: unknown, at: string): string {
   if (typeof v !== 'string') throw new ProfileError(`${at}: expected a string`);
+  return v;
+}
+function bool(v: unknown, at: string): boolean {
+  if (typeof v !== 'boolean') throw new ProfileError(`${at}: expected true or false`);
   return v;
 }
 function num(v: unknown, at: string): number {
@@ -646,6 +678,8 @@ function numericJson(v: unknown, at: string): NumericJson | null {
     zero: num(o.zero, `${at}.zero`),
     fractional: num(o.fractional, `${at}.fractional`),
     sample: arr(o.sample, `${at}.sample`).map((x, i) => num(x, `${at}.sample[${i}]`)),
+    ...(o.low === undefined ? {} : { low: num(o.low, `${at}.low`) }),
+    ...(o.high === undefined ? {} : { high: num(o.high, `${at}.high`) }),
   };
 }
 function paramJson(v: unknown, at: string): ParamJson {
@@ -716,6 +750,14 @@ export interface ScorerOptions {
   /** Reasons listed per request (default 12). */
   maxReasons?: number;
   extract?: Partial<ExtractLimits>;
+  /**
+   * The profile was learned from the traffic it judges, not vetted as normal (`apiwarden analyze` learning from
+   * its inputs; default: the profile's own mark): what a caller did in training cannot vouch for that caller.
+   * Its reads of other users' ids do not exempt it from the actor relation, and the share of callers reading
+   * other ids is counted without it (leave one out). Population statistics need no such care: each caller's
+   * influence on them is bounded.
+   */
+  selfTrained?: boolean;
 }
 
 /**
@@ -824,6 +866,19 @@ function holds(r: Relation): boolean {
   );
 }
 
+/**
+ * An actor relation as scored: the endpoints where one parameter is the caller's own id, pooled by resource
+ * (a path parameter with the template up to it, `/api/v1/users/{id}`, so `…/profile`, `…/addresses` and
+ * `…/cards` share their callers; a query or body parameter by its name). `callers` sums each endpoint's
+ * callers; `others` holds each endpoint's callers seen with another id.
+ */
+interface ActorPool {
+  callers: number;
+  others: ReadonlyMap<string, number>[];
+  /** Where it was learned, for the reason text. */
+  where: string;
+}
+
 /** A relation candidate of an endpoint, with the relation used to score it (null: it does not hold). */
 interface Rel {
   r: RelationJson;
@@ -838,8 +893,10 @@ class Prepared {
   /** Parameter names seen in exactly one training request (Good-Turing: how often new names appear). */
   readonly singletons: number;
   readonly rels: Rel[] = [];
-  /** Actor relations: parameter name → stats. */
-  readonly actor = new Map<string, ParamStats>();
+  /** Actor relations: parameter name → its pool (see ParamScorer.poolActors). */
+  readonly actor = new Map<string, ActorPool>();
+  /** Parameters that are the caller's own id on this endpoint alone (pooled by the scorer). */
+  readonly actorParams: [string, ParamStats][] = [];
 
   constructor(readonly ep: EndpointProfile) {
     this.pathParams = templateParams(ep.template);
@@ -849,7 +906,7 @@ class Prepared {
       const top = name.startsWith('query.') || (name.startsWith('body.') && !/[.[]/.test(name.slice(5)));
       const denom = name.startsWith('body.') ? ep.jsonBodies : ep.requests;
       if (top && denom > 0 && p.requests >= denom * 0.8) this.required.push([name, p]);
-      if (p.isActorId()) this.actor.set(name, p);
+      if (p.isActorId()) this.actorParams.push([name, p]);
     }
     this.singletons = single;
   }
@@ -861,11 +918,13 @@ export class ParamScorer {
   private readonly minWeight: number;
   private readonly maxReasons: number;
   private readonly extract: ExtractLimits;
+  private readonly selfTrained: boolean;
 
   constructor(
     readonly profile: ParamProfile,
     o: ScorerOptions = {},
   ) {
+    this.selfTrained = o.selfTrained ?? profile.selfTrained;
     this.minWeight = o.minWeight ?? 0.01;
     this.maxReasons = o.maxReasons ?? 12;
     this.extract = { ...DEFAULT_EXTRACT_LIMITS, maxBodyBytes: profile.limits.maxBodyBytes, ...o.extract };
@@ -874,6 +933,39 @@ export class ParamScorer {
       this.prepared.set(k, new Prepared(ep));
     }
     this.poolRelations();
+    this.poolActors();
+  }
+
+  /**
+   * Actor relations of one resource are pooled (see ActorPool): an endpoint that few callers use (the cards
+   * of a user) is judged with the callers of its siblings (the profile), and a caller seen reading other ids
+   * on one of them is seen on the resource.
+   */
+  private poolActors(): void {
+    const pools = new Map<string, { pool: ActorPool; endpoints: number }>();
+    for (const p of this.prepared.values())
+      for (const [name, st] of p.actorParams) {
+        let k = name;
+        if (name.startsWith('path.')) {
+          const at = p.pathParams.find(([, n]) => n === name);
+          if (at !== undefined)
+            k = `${p.ep.template
+              .split('/')
+              .slice(0, at[0] + 1)
+              .join('/')}\n${name}`;
+        }
+        let g = pools.get(k);
+        if (g === undefined) {
+          g = { pool: { callers: 0, others: [], where: '' }, endpoints: 0 };
+          pools.set(k, g);
+        }
+        g.pool.callers += st.actorUserCount;
+        g.pool.others.push(st.actorOthers!);
+        g.endpoints++;
+        const [prefix] = k.split('\n');
+        g.pool.where = g.endpoints === 1 ? 'this endpoint' : `${g.endpoints} endpoints of ${prefix}`;
+        p.actor.set(name, g.pool);
+      }
   }
 
   /**
@@ -1120,39 +1212,55 @@ export class ParamScorer {
     unit = '',
   ): void {
     const n = s.n;
-    const span = `${fmt(s.min)}..${fmt(s.max)}${unit === '' ? '' : ` ${unit}`}`;
-    const seen = `${fmt(x)}${unit === '' ? '' : ` ${unit}`}`;
+    // The robust extremes: values beyond them came from too few callers to widen the range (NumericStats).
+    const lo = s.low();
+    const hi = s.high();
+    const u = unit === '' ? '' : ` ${unit}`;
+    const span = `${fmt(lo)}..${fmt(hi)}${u}`;
+    const trimmed = lo > s.min || hi < s.max;
+    const exact = trimmed ? `; ${fmt(s.min)}..${fmt(s.max)} with values too few callers sent` : '';
+    const seen = `${fmt(x)}${u}`;
     // Sign: a non-positive value where training had none (quantities, amounts, counts).
-    if (x <= 0 && s.min > 0) {
-      add(name, 'range', seen, `> 0 (all ${n} training values were positive: ${span})`, weightOf(kt(0, n)));
-      return;
-    }
-    if (x < 0 && s.negative === 0) {
+    if (x <= 0 && lo > 0) {
       add(
         name,
         'range',
         seen,
-        `>= 0 (no negative value in ${n} training values: ${span})`,
+        `> 0 (${s.min > 0 ? 'all' : 'nearly all'} ${n} training values were positive: ${span}${exact})`,
         weightOf(kt(0, n)),
       );
       return;
     }
-    if (x >= s.min && x <= s.max) return;
-    // Beyond the training extremes: an exponential tail whose scale is the mean excess over the 90th (10th)
-    // percentile, in log space when the values are positive and span a decade or more.
-    const log = s.min > 0 && x > 0 && s.max >= s.min * 10;
+    if (x < 0 && lo >= 0) {
+      add(
+        name,
+        'range',
+        seen,
+        `>= 0 (${s.negative === 0 ? 'no' : 'nearly no'} negative value in ${n} training values: ${span}${exact})`,
+        weightOf(kt(0, n)),
+      );
+      return;
+    }
+    if (x >= lo && x <= hi) return;
+    // Beyond the robust extremes: an exponential tail whose scale is the mean excess over the 90th (10th)
+    // percentile of the sample inside them, in log space when the values are positive and span a decade or more.
+    const log = lo > 0 && x > 0 && hi >= lo * 10;
     const tf = log ? Math.log : (v: number) => v;
-    const t = s.sortedSample().map(tf);
-    const upper = x > s.max;
-    const scale = tailScale(t, upper);
-    const excess = upper ? tf(x) - tf(s.max) : tf(s.min) - tf(x);
+    const sorted = s.sortedSample();
+    const t = (trimmed ? sorted.filter((v) => v >= lo && v <= hi) : sorted).map(tf);
+    const upper = x > hi;
+    let scale = tailScale(t, upper);
+    // Inside the exact extremes (values a few callers sent): whole numbers differ by at least one, so a
+    // concentrated parameter (a page that is nearly always 2) is not made strict by its own trim.
+    if (!log && x >= s.min && x <= s.max && s.fractional === 0) scale = Math.max(scale, 1);
+    const excess = upper ? tf(x) - tf(hi) : tf(lo) - tf(x);
     // A constant (no spread at all): any other value is new.
     const prob = scale > 0 ? floor(Math.exp(-excess / scale), n) : kt(0, n);
     add(
       name,
       'range',
       seen,
-      `${span} (median ${fmt(quantile(s.sortedSample(), 0.5))}, ${n} values)`,
+      `${span} (median ${fmt(quantile(sorted, 0.5))}, ${n} values${exact})`,
       weightOf(prob),
     );
   }
@@ -1188,17 +1296,28 @@ export class ParamScorer {
       }
     }
     if (user !== null && prepared.actor.size > 0) {
+      const userType = stringType(user);
       for (const v of values) {
-        const p = prepared.actor.get(v.name);
-        if (p === undefined || v.o.text === null || v.o.text === user || p.actorOthers!.has(user)) continue;
-        // How often a caller reads ids that are not their own: the share of callers that ever did.
-        const others = p.actorOthers!.size;
-        const prob = kt(others, p.actorUserCount);
+        const pool = prepared.actor.get(v.name);
+        if (pool === undefined || v.o.text === null || v.o.text === user || !sameIdSpace(userType, v.o.type))
+          continue;
+        let others = 0;
+        let seen = 0;
+        for (const o of pool.others) {
+          others += o.size;
+          if (o.has(user)) seen++;
+        }
+        if (seen > 0 && !this.selfTrained) continue;
+        // How often a caller reads ids that are not their own: the share of callers that ever did (without
+        // this one when the profile was learned from this traffic).
+        others -= seen;
+        const callers = pool.callers - seen;
+        const prob = kt(others, callers);
         add(
           v.name,
           'relation',
           `${show(v.o.text)}, the caller is user ${show(user)}`,
-          `the caller's own user id (for ${p.actorUserCount - others} of ${p.actorUserCount} training callers${others > 0 ? `; ${others} others read other ids and are exempt` : ''})`,
+          `the caller's own user id (for ${callers - others} of ${callers} training callers on ${pool.where}${pool.others.length > 1 ? ', counted per endpoint' : ''}${others > 0 ? `; ${others} other${others === 1 ? ' caller' : 's'} read other ids${this.selfTrained ? '' : ' and are exempt'}` : ''}${seen > 0 ? '; this caller did too, in training traffic not vetted as normal' : ''})`,
           weightOf(prob),
         );
       }
