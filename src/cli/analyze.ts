@@ -19,6 +19,8 @@ import { IntelStore } from '../enrich/intel.js';
 import { Enricher } from '../features/enrich.js';
 import { Inventory } from '../inventory/catalog.js';
 import { type Profile, readProfile } from '../profiling/profile.js';
+import { decisionEvent, incidentEvent } from '../respond/notify.js';
+import { Responder } from '../respond/workflow.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { forEachStoredEvent } from './features.js';
@@ -33,11 +35,13 @@ import {
   readFlagFile,
 } from './parse.js';
 import { analysisReport } from './report-html.js';
+import { openStateStore, sendNotifications } from './state.js';
 
 export interface AnalyzeFlags extends ParseFlags {
   out?: string;
   profile?: string;
   store?: string;
+  state?: string;
 }
 
 /** What the analysis read, for summary.json (a parse summary's fields, or the store's). */
@@ -250,9 +254,16 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     summary = parsed;
   }
   const alerts = run.finish();
-  const incidents = groupIncidents(alerts);
-  const totalSec = (performance.now() - started) / 1000;
   const inv = inventory.report();
+  // Severity in context: the endpoint's scenario and whether its responses carry sensitive data.
+  const answersSensitive = new Set(
+    inv.endpoints.filter((e) => e.sensitive.response.length > 0).map((e) => `${e.method} ${e.template}`),
+  );
+  const incidents = groupIncidents(alerts, {
+    scenarioOf: run.ctx.scenarioOf,
+    sensitiveOf: (ep) => answersSensitive.has(ep),
+  });
+  const totalSec = (performance.now() - started) / 1000;
   const stats = run.stats();
   const out = {
     kind: 'apiwarden-analysis',
@@ -298,13 +309,45 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
       hourly: [...detect.hourly].sort((a, b) => a[0] - b[0]),
     }),
   );
-  if (flags.json) io.stdout.write(`${JSON.stringify({ parse: learnSummary ?? parsed, ...out })}\n`);
+  let response: { created: number; updated: number; decisions: number; active: number } | null = null;
+  if (flags.state !== undefined) {
+    // The response stage: incidents into the state, the policy's decisions, notifications (docs/operations.md).
+    const store = await openStateStore(flags.state);
+    try {
+      const r = await new Responder(store, { policy: config.response, profile }).ingest(incidents, 'analyze');
+      response = {
+        created: r.created.length,
+        updated: r.updated.length,
+        decisions: r.decisions.length,
+        active: r.decisions.filter((d) => d.status === 'active').length,
+      };
+      await sendNotifications(
+        config,
+        [
+          ...r.created.map((i) => incidentEvent(i, 'incident.new')),
+          ...r.updated.map((i) => incidentEvent(i, 'incident.updated')),
+          ...r.decisions.map((d) => decisionEvent(d, 'decision.new')),
+        ],
+        io,
+      );
+    } finally {
+      await store.close();
+    }
+  }
+  if (flags.json)
+    io.stdout.write(
+      `${JSON.stringify({ parse: learnSummary ?? parsed, ...out, ...(response === null ? {} : { response }) })}\n`,
+    );
   else if (!flags.quiet) {
     if (parsed !== null) io.stderr.write(humanSummary(parsed));
     io.stdout.write(incidentTable(incidents, alerts));
     io.stdout.write(
       `\n${int(alerts.length)} alerts, ${int(incidents.length)} incidents from ${int(summary.events)} events in ${totalSec.toFixed(1)} s; wrote ${dir}/{alerts.jsonl,incidents.jsonl,anomalies.jsonl,request-scores.jsonl,inventory.json,profile.json,summary.json,report.html}\n`,
     );
+    if (response !== null)
+      io.stdout.write(
+        `state ${flags.state}: ${int(response.created)} new incidents, ${int(response.updated)} updated; ${int(response.decisions)} decisions (${int(response.active)} applied, ${int(response.decisions - response.active)} waiting for approval)\n`,
+      );
   }
   return 0;
 }

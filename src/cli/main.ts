@@ -252,6 +252,10 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
       '--store <dir>',
       'read the event store (apiwarden ingest) instead of inputs: the offline path over history (no bodies there: no parameter scores)',
     )
+    .option(
+      '--state <dir>',
+      'also import the incidents into this response state and apply the policy of --config (DATABASE_URL: PostgreSQL instead); docs/operations.md',
+    )
     .addHelpText(
       'after',
       '\nWithout --profile the inputs are read twice: once to learn thresholds, once to judge.\nExample:\n  apiwarden analyze access.log --out results/ && apiwarden eval --labels labels.json --incidents results/incidents.jsonl\n',

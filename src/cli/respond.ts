@@ -13,9 +13,9 @@ import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
 import { backtest } from '../respond/backtest.js';
 import { EXPORT_TARGETS, exportDecisions } from '../respond/export/index.js';
-import { createNotifier, decisionEvent, incidentEvent, type NotifyEvent } from '../respond/notify.js';
+import { decisionEvent, incidentEvent } from '../respond/notify.js';
 import { parseDuration } from '../respond/policy.js';
-import { FileStateStore, type IncidentRecord, StateError } from '../respond/state.js';
+import { type FileStateStore, type IncidentRecord, StateError } from '../respond/state.js';
 import {
   DECISION_ACTIONS,
   DECISION_STATUSES,
@@ -26,13 +26,14 @@ import {
   type ScopeKind,
 } from '../respond/types.js';
 import { Responder, WorkflowError } from '../respond/workflow.js';
-import { openState, type PgStateStore } from '../store/state/pg-state.js';
+import type { PgStateStore } from '../store/state/pg-state.js';
 import { loadProfileFile } from './analyze.js';
 import { int, iso, terminalSafe } from './human.js';
 import { CliError, type Io, readFlagFile } from './parse.js';
+import { DEFAULT_STATE, openStateStore, sendNotifications } from './state.js';
 import { openStore } from './store.js';
 
-export const DEFAULT_STATE = 'apiwarden-state';
+export { DEFAULT_STATE };
 
 export interface StateFlags {
   state?: string;
@@ -61,27 +62,6 @@ async function configOf(f: StateFlags): Promise<Config> {
   return c.value;
 }
 
-/** Sends the events to the configured channels (none: nothing) and says on stderr what failed. */
-export async function sendNotifications(
-  config: Config,
-  events: readonly NotifyEvent[],
-  io: Io,
-): Promise<void> {
-  if (config.notifications.channels.length === 0 || events.length === 0) return;
-  const n = createNotifier(config.notifications);
-  if (!n.ok) throw new CliError(n.error.join('\n'), 2);
-  for (const e of events) void n.value.notify(e);
-  const results = await n.value.flush();
-  const failed = results.filter((r) => !r.ok);
-  io.stderr.write(
-    `notifications: ${int(results.length - failed.length)} delivered, ${int(failed.length)} failed\n`,
-  );
-  for (const r of failed.slice(0, 5))
-    io.stderr.write(
-      `  ${r.channel} ${r.event}: ${terminalSafe(r.error ?? `HTTP ${r.status}`)} after ${r.attempts} attempt(s)\n`,
-    );
-}
-
 /** Opens the state and a responder; always closes the state (and writes the profile if it learned). */
 async function withState<T>(
   f: StateFlags,
@@ -90,19 +70,7 @@ async function withState<T>(
   const config = await configOf(f);
   const policy = config.response;
   const profile = f.profile === undefined ? null : await loadProfileFile(f.profile);
-  let store: FileStateStore | PgStateStore;
-  try {
-    // DATABASE_URL: the shared PostgreSQL state (docs/state.md); otherwise the state directory.
-    const url = process.env.DATABASE_URL;
-    store =
-      url !== undefined && url !== ''
-        ? await openState({ databaseUrl: url })
-        : await FileStateStore.open(f.state ?? DEFAULT_STATE);
-  } catch (e) {
-    if (e instanceof StateError || (e instanceof Error && /DATABASE_URL/.test(e.message)))
-      throw new CliError(e.message);
-    throw e;
-  }
+  const store = await openStateStore(f.state ?? DEFAULT_STATE);
   try {
     return await fn(new Responder(store, { policy, profile }), profile, config);
   } catch (e) {
