@@ -337,7 +337,7 @@ describe('behaviour model (Isolation Forest over 10-minute windows)', () => {
       expect(after.score).toBeGreaterThan(before.score);
       expect(after.confidence).toBeGreaterThanOrEqual(before.confidence);
       expect(after.explanation).toMatch(
-        /intel raised its scores \(listed_ip\), but the behaviour is unusual without it/,
+        /its intel columns \(listed_ip\) weigh in its scores \(without them isolation [\d.]+, .*\), but the behaviour is unusual without them/,
       );
       expect(after.evidence.find((x) => x.feature === 'behaviour.listed_ip')).toMatchObject({
         value: 1,

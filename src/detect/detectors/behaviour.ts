@@ -636,7 +636,8 @@ export class BehaviourDetector implements Detector {
           windowEnd: end,
         });
       }
-      intelNote = `; intel raised its scores (${cols.join(', ')}), but the behaviour is unusual without it`;
+      const bare = this.bareScores;
+      intelNote = `; its intel columns (${cols.join(', ')}) weigh in its scores (without them ${MODEL_NAMES.map((n, i) => `${n} ${bare[i]!.toFixed(i === 0 ? 3 : 1)}`).join(', ')}), but the behaviour is unusual without them`;
     }
     this.ctx.emit({
       type: TYPE_OF[feature],
