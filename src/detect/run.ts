@@ -10,12 +10,12 @@ import type { RuleConfig } from '../config/schema.js';
 import type { ActorKind } from '../core/event.js';
 import { owned } from '../core/strings.js';
 import { CrawlerVerifier } from '../enrich/crawlers.js';
-import type { IntelHit } from '../enrich/intel.js';
+import type { IntelCategory, IntelHit } from '../enrich/intel.js';
 import type { FeatureEvent } from '../features/enrich.js';
 import { type Snapshot, StreamEngine } from '../features/stream.js';
 import { type Profile, ProfileBuilder } from '../profiling/profile.js';
 import { AlertBook, type Finding } from './alerts.js';
-import type { Detector, DetectorContext } from './detector.js';
+import type { Detector, DetectorContext, IntelCategories } from './detector.js';
 import { BehaviourDetector, BehaviourTrainer } from './detectors/behaviour.js';
 import { ForgedDetector } from './detectors/forged.js';
 import { PopulationDetector } from './detectors/population.js';
@@ -35,11 +35,7 @@ const MAX_INTEL_ACTORS = 50;
  * Intel hits of a finding's addresses (and their user agents) become evidence and raise its confidence a
  * little; they never make a finding (docs/intel.md). Population findings: their first addresses only.
  */
-function withIntel(
-  f: Finding,
-  intel: NonNullable<DetectionOptions['intel']>,
-  agents: Map<string, string>,
-): Finding {
+function withIntel(f: Finding, intel: Intel, agents: Map<string, string>): Finding {
   const extra: Evidence[] = [];
   let n = 0;
   for (const a of f.actors) {
@@ -57,6 +53,23 @@ function withIntel(
   if (extra.length === 0) return f;
   return { ...f, evidence: [...f.evidence, ...extra], confidence: Math.min(1, f.confidence + 0.1) };
 }
+
+/** The categories of the hits, each once, in order of first hit. */
+function categories(hits: readonly IntelHit[]): readonly IntelCategory[] {
+  if (hits.length === 0) return [];
+  const out: IntelCategory[] = [];
+  for (const h of hits) if (!out.includes(h.category)) out.push(h.category);
+  return out;
+}
+
+/** Intel as a detector input (DetectorContext.intelOf): the categories naming an address and an agent. */
+function intelCategories(intel: Intel): (ip: string, userAgent: string | null) => IntelCategories {
+  return (ip, userAgent) => ({
+    address: categories(intel.lookupIp(ip)),
+    agent: categories(intel.lookupUserAgent(userAgent)),
+  });
+}
+
 const HOUR = 3_600_000;
 const MAX_IDS_PER_IP = 256;
 const MAX_LOGINS_PER_IP = 16;
@@ -144,15 +157,28 @@ class Scenarios {
   }
 }
 
+/** What a profiling run can be given besides its traffic. */
+export interface ProfilingOptions {
+  /**
+   * Threat intel: the behaviour model learns its intel columns from the training windows (docs/intel.md);
+   * without it the model has none and scores intel at detection as a column that was always 0.
+   */
+  intel?: Intel;
+}
+
 export class ProfilingRun {
   private readonly engine: StreamEngine;
   private readonly builder: ProfileBuilder;
   private readonly scenarios = new Scenarios();
-  private readonly behaviour = new BehaviourTrainer();
+  private readonly behaviour: BehaviourTrainer;
   private readonly addSnapshot = (s: Snapshot) => this.builder.add(s);
   events = 0;
 
-  constructor() {
+  constructor(options: ProfilingOptions = {}) {
+    this.behaviour = new BehaviourTrainer(
+      undefined,
+      options.intel === undefined ? undefined : intelCategories(options.intel),
+    );
     const { specs, signals } = detectionFeatures();
     this.engine = new StreamEngine(specs);
     this.builder = new ProfileBuilder(signals, this.scenarios.of, undefined, this.scenarios.exists);
@@ -188,11 +214,17 @@ export interface DetectionStats {
 export interface DetectionOptions {
   /** Configured rules (config `detection.rules`; check them with checkRules first). */
   rules?: readonly RuleConfig[];
-  /** Threat intel: evidence on alerts, never a reason on its own (docs/intel.md). */
-  intel?: {
-    lookupIp(ip: string): readonly IntelHit[];
-    lookupUserAgent(ua: string | null): readonly IntelHit[];
-  };
+  /**
+   * Threat intel: evidence on alerts, and features for the detectors (DetectorContext.intelOf), never a
+   * reason on its own (docs/intel.md).
+   */
+  intel?: Intel;
+}
+
+/** Threat-intel lookups (an IntelStore or an IntelIndex). */
+export interface Intel {
+  lookupIp(ip: string): readonly IntelHit[];
+  lookupUserAgent(ua: string | null): readonly IntelHit[];
 }
 
 export class DetectionRun {
@@ -235,6 +267,7 @@ export class DetectionRun {
       identitiesBehind: (ip) => this.identities.count(ip),
       linked: (kind, value, since) => this.identities.linked(kind, value, since),
       loggedIn: (ip) => this.identities.loggedIn(ip),
+      ...(intel === undefined ? {} : { intelOf: intelCategories(intel) }),
       emit: (f: Finding) => {
         // Verified crawlers are expected to read everything: their findings are counted and set aside. A
         // population finding keeps its other members.

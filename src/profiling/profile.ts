@@ -10,7 +10,7 @@
  */
 
 import { owned } from '../core/strings.js';
-import type { BehaviourModelJson } from '../detect/detectors/behaviour.js';
+import { type BehaviourModelJson, behaviourModelProblem } from '../detect/detectors/behaviour.js';
 import { type Signal, splitKey } from '../detect/features.js';
 import { KEY_SEP, type Snapshot } from '../features/stream.js';
 import { ocsvmPeriodThreshold } from './ocsvm-check.js';
@@ -91,7 +91,10 @@ export interface Profile {
   habitual: Record<string, Record<string, number>>;
   /** Per-endpoint parameter profiles for forged-parameter scoring (docs/params.md), when learned. */
   params?: unknown;
-  /** Fitted models (src/detect/detectors/behaviour.ts), when there was enough traffic. */
+  /**
+   * Fitted models (src/detect/detectors/behaviour.ts), when there was enough traffic: the behaviour model's
+   * Isolation Forest, K-Means and DBSCAN core points with their percentile lines (docs/profiling.md).
+   */
   models?: { behaviour?: BehaviourModelJson };
 }
 
@@ -369,5 +372,13 @@ export function readProfile(text: string): { ok: true; value: Profile } | { ok: 
   }
   if (typeof p.habitual !== 'object' || p.habitual === null)
     return { ok: false, error: 'field "habitual" must be an object' };
+  if (p.models !== undefined) {
+    if (typeof p.models !== 'object' || p.models === null)
+      return { ok: false, error: 'field "models" must be an object' };
+    if (p.models.behaviour !== undefined) {
+      const problem = behaviourModelProblem(p.models.behaviour);
+      if (problem !== null) return { ok: false, error: `models.behaviour: ${problem}` };
+    }
+  }
   return { ok: true, value: p as Profile };
 }

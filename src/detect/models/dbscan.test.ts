@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from './common.js';
-import { DBSCAN, type DbscanResult, dbscan } from './dbscan.js';
+import { coreDistances, DBSCAN, type DbscanResult, dbscan, kneeEps } from './dbscan.js';
 import { rocAuc } from './metrics.js';
 import { fixture, planted, uniform } from './testing.js';
 import { fromRows, type Matrix, matrix } from './types.js';
@@ -254,5 +254,71 @@ describe('DBSCAN model', () => {
     expect(() => DBSCAN.fromJSON({ ...good, coreClusters: [99] })).toThrow(/field "coreClusters"/);
     const { minPts: _, ...noMinPts } = good;
     expect(() => DBSCAN.fromJSON(noMinPts)).toThrow(/field "minPts" must be a finite number, got undefined/);
+  });
+});
+
+describe('eps from the data, and a reduced model', () => {
+  it('coreDistances: the smallest eps that makes each row core', () => {
+    const x = blobs(300, 3, 41, 0.25);
+    const kd = coreDistances(x, 6);
+    for (const eps of [0.25, 0.5, 1]) {
+      const { core } = dbscan(x, { eps, minPts: 6 });
+      for (let i = 0; i < x.rows; i++) expect(core[i] === 1, `row ${i} eps ${eps}`).toBe(kd[i]! <= eps);
+    }
+    expect(() => coreDistances(x, 0)).toThrow(/minPts must be an integer in 1..300/);
+  });
+
+  it('kneeEps: the end of the dense bulk of the sorted curve', () => {
+    // 90 distances between 0.1 and 0.2, then a tail rising to 10.
+    const d = new Float64Array(100);
+    for (let i = 0; i < 90; i++) d[i] = 0.1 + (0.1 * i) / 89;
+    for (let i = 90; i < 100; i++) d[i] = 1 + i - 90;
+    const shuffled = Float64Array.from(d).reverse();
+    expect(kneeEps(shuffled)).toBeCloseTo(0.2, 12);
+    expect(Array.from(shuffled)).toEqual(Array.from(d).reverse()); // not modified
+    // Duplicates up to the knee: the first positive distance after it; all zero: 0.
+    expect(kneeEps(Float64Array.of(0, 0, 0, 0, 0, 0, 0, 0.5, 9))).toBe(0.5);
+    expect(kneeEps(new Float64Array(5))).toBe(0);
+    expect(() => kneeEps(new Float64Array(0))).toThrow(/no distances/);
+    expect(() => kneeEps(Float64Array.of(1, Number.NaN))).toThrow(/finite and >= 0/);
+  });
+
+  it('reduced: rounded, distinct, a seeded sample of at most maxCores; identical scores after JSON', () => {
+    const x = blobs(2000, 3, 43);
+    const full = DBSCAN.fit(x, { eps: 0.6, minPts: 6 });
+    expect(full.cores).toBeGreaterThan(600);
+    const r = full.reduced({ maxCores: 500, seed: 3, decimals: 4 });
+    expect(r.cores).toBe(500);
+    expect(r.eps).toBe(full.eps);
+    expect(r.clusters).toBe(full.clusters);
+    expect(r.fitScores).toBeNull();
+    for (const v of r.corePoints) expect(Math.round(v * 1e4) / 1e4).toBe(v);
+    // Seeded: the same seed gives the same model, another seed another sample.
+    expect(full.reduced({ maxCores: 500, seed: 3, decimals: 4 }).toJSON()).toEqual(r.toJSON());
+    expect(full.reduced({ maxCores: 500, seed: 4, decimals: 4 }).toJSON()).not.toEqual(r.toJSON());
+    // Fewer distinct points than maxCores: all kept, duplicates dropped.
+    const dup = DBSCAN.fit(
+      fromRows([
+        [0, 0],
+        [0, 0],
+        [0, 0],
+        [0.00001, 0],
+        [5, 5],
+      ]),
+      { eps: 0.1, minPts: 3 },
+    );
+    expect(dup.cores).toBe(4);
+    expect(dup.reduced({ maxCores: 10, decimals: 3 }).cores).toBe(1);
+    // A reduced model scores the same after a JSON round trip.
+    const back = DBSCAN.fromJSON(JSON.parse(JSON.stringify(r.toJSON())));
+    const test = uniform(300, 3, 5, -3, 12);
+    expect(Array.from(back.score(test))).toEqual(Array.from(r.score(test)));
+    expect(back.explain([1, 2, 3], 3)).toEqual(r.explain([1, 2, 3], 3));
+    // Scores against the reduced model are at least those against all core points.
+    const sf = full.score(test);
+    const sr = r.score(test);
+    for (let i = 0; i < test.rows; i++) expect(sr[i]!).toBeGreaterThanOrEqual(sf[i]! - 1e-3);
+    expect(() => full.reduced({ maxCores: 0 })).toThrow(/maxCores must be an integer >= 1/);
+    expect(() => full.reduced({ maxCores: 5, decimals: 16 })).toThrow(/decimals must be an integer in 0..15/);
   });
 });

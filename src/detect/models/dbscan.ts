@@ -26,6 +26,16 @@
  * measure against). Explanation: per feature, the squared difference to the nearest core point over eps^2
  * (the weights add up to score^2).
  *
+ * Choosing eps and shrinking the model (for a density model learned from data, src/detect/detectors/
+ * behaviour.ts): `coreDistances(x, minPts)` gives each row's distance to its minPts-th nearest row, itself
+ * counted — the row is a core point exactly for eps at or above it, so the sorted values are Ester et
+ * al.'s "sorted k-dist graph" and say what share of rows each eps makes core. `kneeEps` picks the knee of
+ * that curve as Kneedle does (Satopää et al. 2011): both axes scaled to [0, 1], the point farthest below the
+ * chord, i.e. where the curve turns from the dense bulk to the sparse tail. `model.reduced({ maxCores, seed,
+ * decimals })` keeps a model small enough to serialize: core points rounded, duplicates dropped (the
+ * nearest-core distance depends only on the set of points), then a seeded uniform sample of at most
+ * maxCores; scores are then those of the reduced model, before and after a JSON round trip alike.
+ *
  * API:
  *   dbscan(x, { eps, minPts = 5, index = 'auto' }) -> { labels: Int32Array, core: Uint8Array, clusters: number }
  *   DBSCAN.fit(x, { eps, minPts = 5, index = 'auto' }) -> model   (model.labels, model.core, model.fitScores: of the fit rows)
@@ -33,9 +43,20 @@
  *   model.predict(x) -> Int32Array (cluster of the nearest core point within eps, else -1)
  *   model.explain(row, top?, names?) -> Contribution[]
  *   model.toJSON() -> { kind: 'dbscan', version: 1, ... }    DBSCAN.fromJSON(json) -> model
+ *   coreDistances(x, minPts) -> Float64Array     kneeEps(distances) -> number (0 when all are 0)
+ *   model.reduced({ maxCores, seed = 0, decimals? }) -> model (no fit arrays)
  */
 
-import { checkFitMatrix, checkRow, checkScoreMatrix, JsonReader, plain, topContributions } from './common.js';
+import {
+  checkFitMatrix,
+  checkRow,
+  checkScoreMatrix,
+  JsonReader,
+  plain,
+  Rng,
+  seedOf,
+  topContributions,
+} from './common.js';
 import { Grid, IndexList, KDTree } from './spatial.js';
 import type { AnomalyModel, Contribution, Matrix } from './types.js';
 
@@ -269,6 +290,61 @@ export function dbscan(x: Matrix, opts: DbscanOptions): DbscanResult {
   return run(x, eps, minPts, index);
 }
 
+/**
+ * Per row, the distance to its minPts-th nearest row, the row itself counted (its own distance 0): the
+ * smallest eps that makes it a core point. Rows beyond the k-th at the same distance do not change it.
+ */
+export function coreDistances(x: Matrix, minPts: number): Float64Array {
+  const who = 'coreDistances';
+  checkFitMatrix(x, who);
+  if (!Number.isInteger(minPts) || minPts < 1 || minPts > x.rows)
+    throw new RangeError(`${who}: minPts must be an integer in 1..${x.rows} (the rows), got ${minPts}`);
+  const { rows, cols, data } = x;
+  const tree = KDTree.build(data, rows, cols);
+  const out = new Float64Array(rows);
+  for (let i = 0; i < rows; i++) out[i] = Math.sqrt(tree.kthNearestDist2(data, i * cols, minPts));
+  return out;
+}
+
+/**
+ * The knee of the sorted distances (Kneedle): with x = rank / (n - 1) and y = (d - min) / (max - min), the
+ * point where x - y is largest — the last point of the dense bulk before the tail rises. When that distance
+ * is 0 (more rows than the knee's rank are duplicates), the first positive distance after it; 0 when every
+ * distance is 0 (any eps then makes every row core). Does not modify its argument.
+ */
+export function kneeEps(distances: Float64Array): number {
+  const n = distances.length;
+  if (n === 0) throw new RangeError('kneeEps: no distances');
+  const d = Float64Array.from(distances).sort();
+  for (let i = 0; i < n; i++)
+    if (!(d[i]! >= 0) || d[i] === Infinity)
+      throw new RangeError(`kneeEps: distances must be finite and >= 0, got ${d[i]}`);
+  const lo = d[0]!;
+  const span = d[n - 1]! - lo;
+  let knee = n - 1;
+  if (span > 0 && n > 1) {
+    let best = -Infinity;
+    for (let i = 0; i < n; i++) {
+      const v = i / (n - 1) - (d[i]! - lo) / span;
+      if (v > best) {
+        best = v;
+        knee = i;
+      }
+    }
+  }
+  for (let i = knee; i < n; i++) if (d[i]! > 0) return d[i]!;
+  return 0;
+}
+
+export interface DbscanReduceOptions {
+  /** At most this many core points are kept (an integer >= 1). */
+  maxCores: number;
+  /** Seed of the sample when there are more distinct core points (default 0). */
+  seed?: number;
+  /** Round coordinates to this many decimal places first (0..15; default: no rounding). */
+  decimals?: number;
+}
+
 const VERSION = 1;
 
 export class DBSCAN implements AnomalyModel {
@@ -343,6 +419,57 @@ export class DBSCAN implements AnomalyModel {
       core: res.core,
       data,
     });
+  }
+
+  /**
+   * A smaller model over the same clusters: core points rounded to `decimals` places, duplicates dropped,
+   * then a seeded uniform sample of at most `maxCores` (kept in their original order). No fit arrays.
+   */
+  reduced(opts: DbscanReduceOptions): DBSCAN {
+    const who = 'DBSCAN.reduced';
+    const { maxCores, decimals } = opts;
+    if (!Number.isInteger(maxCores) || maxCores < 1)
+      throw new RangeError(`${who}: maxCores must be an integer >= 1, got ${maxCores}`);
+    if (decimals !== undefined && (!Number.isInteger(decimals) || decimals < 0 || decimals > 15))
+      throw new RangeError(`${who}: decimals must be an integer in 0..15, got ${decimals}`);
+    const seed = seedOf(opts.seed, who);
+    const { cols } = this;
+    const n = this.cores;
+    const pts = Float64Array.from(this.corePoints);
+    if (decimals !== undefined) {
+      const f = 10 ** decimals;
+      for (let i = 0; i < pts.length; i++) pts[i] = Math.round(pts[i]! * f) / f + 0; // + 0: no -0
+    }
+    // Distinct points, first occurrence kept.
+    const seen = new Set<string>();
+    const distinct: number[] = [];
+    for (let i = 0; i < n; i++) {
+      const key = Array.prototype.join.call(pts.subarray(i * cols, (i + 1) * cols), ',');
+      if (seen.has(key)) continue;
+      seen.add(key);
+      distinct.push(i);
+    }
+    let keep = distinct;
+    if (distinct.length > maxCores) {
+      // Partial Fisher-Yates: the first maxCores of a seeded shuffle, back in their original order.
+      const rng = new Rng(seed);
+      const a = Int32Array.from(distinct);
+      for (let i = 0; i < maxCores; i++) {
+        const j = i + rng.int(a.length - i);
+        const t = a[i]!;
+        a[i] = a[j]!;
+        a[j] = t;
+      }
+      keep = Array.from(a.subarray(0, maxCores)).sort((x, y) => x - y);
+    }
+    const corePoints = new Float64Array(keep.length * cols);
+    const coreClusters = new Int32Array(keep.length);
+    for (let k = 0; k < keep.length; k++) {
+      const i = keep[k]!;
+      corePoints.set(pts.subarray(i * cols, (i + 1) * cols), k * cols);
+      coreClusters[k] = this.coreClusters[i]!;
+    }
+    return new DBSCAN(cols, this.eps, this.minPts, this.clusters, corePoints, coreClusters, null);
   }
 
   score(x: Matrix): Float64Array {

@@ -88,6 +88,22 @@ describe('KDTree', () => {
         expect(tree.lastDist2).toBe(bestD);
       }
     });
+
+    it(`kthNearestDist2 equals brute force (a point at the query counts): ${name}`, () => {
+      const tree = KDTree.build(x.data, x.rows, x.cols, 4);
+      const queries = uniform(30, x.cols, 10, -1, 4);
+      for (let q = 0; q < queries.rows + 30; q++) {
+        const fromData = q >= queries.rows;
+        const src = fromData ? x.data : queries.data;
+        const qo = fromData ? (q - queries.rows) * 5 * x.cols : q * x.cols;
+        const all = new Float64Array(x.rows);
+        for (let i = 0; i < x.rows; i++) all[i] = dist2(src, qo, x.data, i * x.cols, x.cols);
+        all.sort();
+        for (const k of [1, 2, 5, 22, x.rows]) expect(tree.kthNearestDist2(src, qo, k)).toBe(all[k - 1]);
+      }
+      expect(tree.kthNearestDist2(x.data, 0, x.rows + 1)).toBe(Infinity);
+      expect(() => tree.kthNearestDist2(x.data, 0, 0)).toThrow(/k must be an integer >= 1/);
+    });
   }
 
   it('handles empty and single-point trees', () => {

@@ -20,6 +20,7 @@
  *   tree.radius(q, qOffset, r, out: IndexList) -> count       (original row indices, unordered)
  *   tree.countWithin(q, qOffset, r, limit = Infinity) -> count   (stops counting at `limit`)
  *   tree.nearest(q, qOffset) -> original row index (tree.lastDist2: its squared distance; -1 if empty)
+ *   tree.kthNearestDist2(q, qOffset, k) -> squared distance to the k-th nearest point (a point at q counts)
  *   new IndexList() -> a growable Int32Array of results: .items, .length, .clear()
  *   Grid.build(data, rows, cols, r) -> grid | null; grid.radius(q, qOffset, out) -> count  (see Grid)
  */
@@ -72,6 +73,8 @@ export class KDTree {
   lastDist2 = Infinity;
   private stack: Int32Array;
   private bounds: Float64Array;
+  /** Max-heap of the k smallest squared distances (kthNearestDist2), grown on demand. */
+  private heap = new Float64Array(0);
 
   private constructor(
     rows: number,
@@ -359,9 +362,86 @@ export class KDTree {
     this.lastDist2 = bestD;
     return best;
   }
+
+  /**
+   * Squared distance from q to its k-th nearest point, ties counted (k >= 1): a point of the tree equal to q
+   * counts, at distance 0, so for q one of the tree's rows and k = minPts this is its DBSCAN core distance
+   * squared (the row is a core point for every eps at or above its square root). Infinity when the tree
+   * holds fewer than k points. A max-heap keeps the k smallest distances seen; nodes farther than the
+   * heap's top are pruned once it is full.
+   */
+  kthNearestDist2(q: Float64Array, qo: number, k: number): number {
+    if (!Number.isInteger(k) || k < 1)
+      throw new RangeError(`KDTree.kthNearestDist2: k must be an integer >= 1, got ${k}`);
+    if (this.rows < k) return Infinity;
+    if (this.heap.length < k) this.heap = new Float64Array(k);
+    const heap = this.heap;
+    let size = 0;
+    const { cols, points, start, end, left, right } = this;
+    const stack = this.stack;
+    const bounds = this.bounds;
+    let sp = 0;
+    stack[sp] = 0;
+    bounds[sp++] = this.minDist2(0, q, qo);
+    while (sp > 0) {
+      const node = stack[--sp]!;
+      if (size === k && bounds[sp]! >= heap[0]!) continue;
+      const l = left[node]!;
+      if (l >= 0) {
+        const r = right[node]!;
+        const dl = this.minDist2(l, q, qo);
+        const dr = this.minDist2(r, q, qo);
+        if (dl <= dr) {
+          stack[sp] = r;
+          bounds[sp++] = dr;
+          stack[sp] = l;
+          bounds[sp++] = dl;
+        } else {
+          stack[sp] = l;
+          bounds[sp++] = dl;
+          stack[sp] = r;
+          bounds[sp++] = dr;
+        }
+        continue;
+      }
+      for (let p = start[node]!, e = end[node]!; p < e; p++) {
+        const po = p * cols;
+        let d = 0;
+        for (let j = 0; j < cols; j++) {
+          const t = q[qo + j]! - points[po + j]!;
+          d += t * t;
+        }
+        if (size < k) {
+          // Sift up.
+          let i = size++;
+          while (i > 0) {
+            const parent = (i - 1) >> 1;
+            if (heap[parent]! >= d) break;
+            heap[i] = heap[parent]!;
+            i = parent;
+          }
+          heap[i] = d;
+        } else if (d < heap[0]!) {
+          // Replace the largest and sift down.
+          let i = 0;
+          for (;;) {
+            const a = 2 * i + 1;
+            if (a >= k) break;
+            const b = a + 1;
+            const c = b < k && heap[b]! > heap[a]! ? b : a;
+            if (heap[c]! <= d) break;
+            heap[i] = heap[c]!;
+            i = c;
+          }
+          heap[i] = d;
+        }
+      }
+    }
+    return heap[0]!;
+  }
 }
 
-/** Quickselect: reorders idx[lo..hi] so that idx[k] holds the k-th smallest by column `dim`. */
+/** Quickselect: reorders idx[lo..hi] so that idx[k] holds the k-th smallest by column `dim`. */ /** Quickselect: reorders idx[lo..hi] so that idx[k] holds the k-th smallest by column `dim`. */
 function select(
   idx: Int32Array,
   data: Float64Array,
