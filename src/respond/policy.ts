@@ -88,6 +88,12 @@ export const allowSchema = z.strictObject({
   devices: z.array(z.string().min(1)).default([]),
   /** Never act on the published address ranges of search-engine crawlers (Googlebot, Bingbot). */
   verifiedCrawlers: z.boolean().default(true),
+  /**
+   * Also never act on addresses that forward-confirmed reverse DNS proves to be a search-engine crawler
+   * (googlebot.com, google.com, search.msn.com). Off by default: it asks DNS about every address a decision
+   * would touch.
+   */
+  crawlersByDns: z.boolean().default(false),
 });
 
 const DEFAULT_RULES = [
@@ -140,6 +146,8 @@ export class AllowList {
   private readonly cidrs: { why: string; set: CidrSet }[] = [];
   private readonly exact = new Map<string, string>();
   private readonly crawlers: boolean;
+  /** Addresses proven by reverse DNS to be crawlers (see `proveCrawlers`). */
+  private readonly dnsCrawlers = new Map<string, string>();
 
   constructor(policy: ResponsePolicy, entries: readonly AllowEntry[] = []) {
     for (const c of policy.allow.cidrs) this.addCidr(c, `config allow.cidrs ${c}`);
@@ -158,11 +166,18 @@ export class AllowList {
     if (parseCidr(c) !== null) this.cidrs.push({ why, set: new CidrSet([c]) });
   }
 
+  /** Records the addresses a reverse-DNS check proved to be crawlers (host names as evidence). */
+  addDnsCrawlers(found: ReadonlyMap<string, { crawler: string; host: string }>): void {
+    for (const [ip, v] of found) this.dnsCrawlers.set(ip, `${v.crawler} by reverse DNS (${v.host})`);
+  }
+
   why(a: { kind: string; value: string }): string | null {
     const hit = this.exact.get(`${a.kind}:${a.value}`);
     if (hit !== undefined) return hit;
     if (a.kind === 'ip') {
       for (const c of this.cidrs) if (c.set.has(a.value)) return c.why;
+      const dns = this.dnsCrawlers.get(a.value);
+      if (dns !== undefined) return dns;
       if (this.crawlers)
         for (const spec of publishedCrawlers())
           if (spec.set.has(a.value)) return `published ${spec.name} range`;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import type { Alert } from '../detect/types.js';
+import { CrawlerDnsVerifier } from '../enrich/crawler-dns.js';
 import type { Profile } from '../profiling/profile.js';
 import { AllowList, decide, defaultPolicy, parseDuration, responseSchema } from './policy.js';
 import { FileStateStore } from './state.js';
@@ -298,5 +299,31 @@ describe('the workflow', () => {
       }),
     ]);
     expect(learnFromFalsePositive(prof, inc as Incident)).toEqual(['rpm_by_ip_endpoint ip:198.51.100.1=90']);
+  });
+
+  it('leaves addresses that reverse DNS proves to be crawlers alone, when the policy asks', async () => {
+    const resolver = {
+      reverse: async (ip: string) => (ip === '203.0.113.5' ? ['crawl-203-0-113-5.googlebot.com'] : []),
+      resolve4: async (host: string) => (host === 'crawl-203-0-113-5.googlebot.com' ? ['203.0.113.5'] : []),
+      resolve6: async () => [],
+    };
+    const dir = await mkdtemp(join(tmpdir(), 'aw-state-'));
+    const store = await FileStateStore.open(dir);
+    const r = new Responder(store, {
+      policy: responseSchema.parse({ rules: [{ action: 'block' }], allow: { crawlersByDns: true } }),
+      crawlerDns: new CrawlerDnsVerifier({ resolver }),
+      now: () => T0,
+    });
+    const res = await r.ingest(
+      groupIncidents([alert({ id: 'a1', actors: [ip('203.0.113.5'), ip('198.51.100.1')] })]),
+    );
+    expect(res.decisions.map((d) => d.scope.value)).toEqual(['198.51.100.1']);
+    await expect(
+      r.manual(
+        { action: 'block', scope: { kind: 'ip', value: '203.0.113.5' }, ttlMs: 1000, reason: 'x' },
+        'al',
+      ),
+    ).rejects.toThrow(/googlebot by reverse DNS \(crawl-203-0-113-5\.googlebot\.com\)/);
+    await store.close();
   });
 });

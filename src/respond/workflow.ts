@@ -9,6 +9,7 @@
 import { stableId } from '../detect/alerts.js';
 import type { Incident, IncidentStatus } from '../detect/incidents.js';
 import type { ActorRef } from '../detect/types.js';
+import { CrawlerDnsVerifier } from '../enrich/crawler-dns.js';
 import type { Profile } from '../profiling/profile.js';
 import { type AllowEntry, AllowList, type DecideContext, decide, type ResponsePolicy } from './policy.js';
 import type { AuditEntry, IncidentRecord, StateStore } from './state.js';
@@ -33,6 +34,10 @@ export interface ResponderOptions {
   /** Wall clock (ms epoch); injectable for tests. */
   now?: () => number;
   scenarioOf?: (endpoint: string) => string;
+  /** Reverse-DNS crawler proof, used when the policy's `allow.crawlersByDns` is on. */
+  crawlerDns?: {
+    verifyMany(ips: Iterable<string>): Promise<ReadonlyMap<string, { crawler: string; host: string }>>;
+  };
 }
 
 export interface IngestResult {
@@ -58,15 +63,21 @@ export class Responder {
     this.now = o.now ?? Date.now;
   }
 
-  private async allowList(): Promise<AllowList> {
-    return new AllowList(this.o.policy, await this.store.allowlist());
+  private async allowList(ips: readonly string[] = []): Promise<AllowList> {
+    const allow = new AllowList(this.o.policy, await this.store.allowlist());
+    if (this.o.policy.allow.crawlersByDns && ips.length > 0) {
+      this.dns ??= this.o.crawlerDns ?? new CrawlerDnsVerifier();
+      allow.addDnsCrawlers(await this.dns.verifyMany(ips));
+    }
+    return allow;
   }
+  private dns: ResponderOptions['crawlerDns'];
 
-  private async decideCtx(): Promise<DecideContext> {
+  private async decideCtx(ips: readonly string[] = []): Promise<DecideContext> {
     return {
       profile: this.o.profile ?? null,
       history: await this.store.decisions(),
-      allow: await this.allowList(),
+      allow: await this.allowList(ips),
       now: this.now(),
       ...(this.o.scenarioOf === undefined ? {} : { scenarioOf: this.o.scenarioOf }),
     };
@@ -130,7 +141,8 @@ export class Responder {
   /** The policy's decisions for one incident, recorded (active or proposed). */
   async applyPolicy(rec: IncidentRecord, by = 'policy'): Promise<Decision[]> {
     if (rec.status === 'false_positive' || rec.status === 'resolved') return [];
-    const { decisions } = decide(this.o.policy, rec, await this.decideCtx());
+    const ips = rec.actors.filter((a) => a.kind === 'ip').map((a) => a.value);
+    const { decisions } = decide(this.o.policy, rec, await this.decideCtx(ips));
     for (const d of decisions) {
       await this.store.putDecision(d);
       await this.store.audit({
@@ -321,7 +333,9 @@ export class Responder {
     by: string,
   ): Promise<Decision> {
     const now = this.now();
-    const allow = (await this.allowList()).why(input.scope);
+    const allow = (await this.allowList(input.scope.kind === 'ip' ? [input.scope.value] : [])).why(
+      input.scope,
+    );
     if (allow !== null)
       throw new WorkflowError(
         `${input.scope.kind} ${input.scope.value} is ${allow}; remove it from the allow-list first`,
