@@ -13,7 +13,7 @@ import { owned } from '../core/strings.js';
 import { checkRules } from '../detect/detectors/rules.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
-import { DetectionRun, ProfilingRun } from '../detect/run.js';
+import { DetectionRun, type ProfilingOptions, ProfilingRun } from '../detect/run.js';
 import type { Alert } from '../detect/types.js';
 import { IntelStore } from '../enrich/intel.js';
 import { Enricher } from '../features/enrich.js';
@@ -57,15 +57,17 @@ interface ReadSummary {
 /** Pass 1: enrich, learn the profile, the parameter profiles and the inventory. */
 class LearnSink implements EventSink {
   readonly enricher: Enricher;
-  readonly run = new ProfilingRun();
+  readonly run: ProfilingRun;
   /** Learned from the traffic it judges: the profile is marked so, and no caller vouches for itself. */
   readonly params = new ParamProfiler({ selfTrained: true });
   private readonly perActor = new Map<string, number>();
   constructor(
     scanner: SensitiveScanner,
     readonly inventory: Inventory,
+    options: ProfilingOptions = {},
   ) {
     this.enricher = new Enricher(scanner);
+    this.run = new ProfilingRun(options);
   }
   async write(events: readonly ApiEvent[]): Promise<void> {
     for (const e of events) {
@@ -200,12 +202,12 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   if (given === null && flags.store !== undefined) {
     // The store keeps enriched events: thresholds and models are learned; parameter profiles need bodies.
     if (!flags.quiet) io.stderr.write(`pass 1 of 2: learning the profile from the store ${flags.store}\n`);
-    const learn = new ProfilingRun();
+    const learn = new ProfilingRun(intel === null ? {} : { intel });
     await forEachStoredEvent(flags.store, (e) => learn.push(e));
     profile = learn.build();
   } else if (given === null) {
     if (!flags.quiet) io.stderr.write('pass 1 of 2: learning the profile and the inventory\n');
-    const learn = new LearnSink(scanner, inventory);
+    const learn = new LearnSink(scanner, inventory, intel === null ? {} : { intel });
     learnSummary = await parseInputs(args, parseFlags, io, learn);
     profile = learn.run.build();
     profile.params = learn.params.finish().toJSON();
@@ -260,6 +262,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
     inv.endpoints.filter((e) => e.sensitive.response.length > 0).map((e) => `${e.method} ${e.template}`),
   );
   const incidents = groupIncidents(alerts, {
+    links: run.links(alerts.flatMap((a) => a.actors)),
     scenarioOf: run.ctx.scenarioOf,
     sensitiveOf: (ep) => answersSensitive.has(ep),
   });

@@ -3,10 +3,12 @@
  * `apiwarden profile show FILE` prints the recommended limits per endpoint.
  */
 import { writeFile } from 'node:fs/promises';
+import { dirname, resolve } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { ProfilingRun } from '../detect/run.js';
+import { IntelStore } from '../enrich/intel.js';
 import { Enricher } from '../features/enrich.js';
 import type { Profile, Threshold } from '../profiling/profile.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
@@ -43,22 +45,28 @@ export async function runProfile(inputs: string[], flags: ProfileFlags, io: Io):
   if (out === undefined || out === '' || out === '-') throw new CliError('--out profile.json is required', 2);
   if (flags.store !== undefined && inputs.length > 0)
     throw new CliError('give inputs or --store, not both', 2);
-  const run = new ProfilingRun();
+  let config = defaultConfig();
+  if (flags.config !== undefined) {
+    const c = await loadConfig(flags.config);
+    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
+    config = c.value;
+  }
+  // Threat intel: the behaviour model learns its intel columns (docs/intel.md, "As features").
+  let intel: IntelStore | null = null;
+  if (config.intel.sources.length > 0) {
+    intel = await IntelStore.open(config.intel, { baseDir: dirname(resolve(flags.config ?? '.')) });
+    intel.close(); // one snapshot of the lists: no refresh timer
+  }
+  const run = new ProfilingRun(intel === null ? {} : { intel });
   if (flags.store !== undefined) {
     const n = await forEachStoredEvent(flags.store, (e) => run.push(e));
     if (!flags.quiet) io.stderr.write(`read ${int(n)} events from the store ${flags.store}\n`);
   } else {
-    let sensitive = defaultConfig().sensitive;
-    if (flags.config !== undefined) {
-      const c = await loadConfig(flags.config);
-      if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-      sensitive = c.value.sensitive;
-    }
     const summary = await parseInputs(
       inputs,
       { ...flags, out: undefined, json: false, captureBodies: true },
       io,
-      new ProfileSink(new Enricher(new SensitiveScanner(sensitive)), run),
+      new ProfileSink(new Enricher(new SensitiveScanner(config.sensitive)), run),
     );
     if (!flags.quiet && !flags.json) io.stderr.write(humanSummary(summary));
   }

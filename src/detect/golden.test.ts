@@ -70,3 +70,35 @@ describe('detection is deterministic', () => {
     expect(a.alerts.length).toBeGreaterThan(0);
   });
 });
+
+describe('actor links for the incident graph', () => {
+  it('ties a device to every account it used, a token to its user and carriers, an address to its logins', () => {
+    const base = loadEvents(join(ROOT, 'burst', 'events.jsonl')).slice(0, 50);
+    const learn = new ProfilingRun();
+    for (const e of base) learn.push(e);
+    const run = new DetectionRun(learn.build());
+    const t = base[0]!.ts;
+    const ev = (over: Partial<FeatureEvent>): FeatureEvent => ({ ...base[1]!, ts: t + 1, ...over });
+    run.push(ev({ ip: '198.51.100.7', device: 'dev-1', user: 'alice', token: 'aaaaaaaaaaaaaaaa' }));
+    run.push(ev({ ip: '198.51.100.8', device: 'dev-1', user: 'bob', token: 'bbbbbbbbbbbbbbbb' }));
+    run.push(ev({ ip: '198.51.100.9', token: 'aaaaaaaaaaaaaaaa', user: 'alice' }));
+    run.push(ev({ ip: '198.51.100.9', scenario: 'authentication', status: 200, user: 'carol' }));
+    const key = ([a, b]: [{ kind: string; value: string }, { kind: string; value: string }]) =>
+      `${a.kind}:${a.value}>${b.kind}:${b.value}`;
+    const links = run
+      .links([
+        { kind: 'device', value: 'dev-1' },
+        { kind: 'token', value: 'aaaaaaaaaaaaaaaa' },
+        { kind: 'ip', value: '198.51.100.9' },
+      ])
+      .map(key);
+    expect(links).toEqual([
+      'device:dev-1>user:alice',
+      'device:dev-1>user:bob',
+      'token:aaaaaaaaaaaaaaaa>user:alice',
+      'token:aaaaaaaaaaaaaaaa>ip:198.51.100.7',
+      'token:aaaaaaaaaaaaaaaa>ip:198.51.100.9',
+      'ip:198.51.100.9>user:carol',
+    ]);
+  });
+});

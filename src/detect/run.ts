@@ -74,12 +74,14 @@ const HOUR = 3_600_000;
 const MAX_IDS_PER_IP = 256;
 const MAX_LOGINS_PER_IP = 16;
 const MAX_IPS_PER_TOKEN = 8;
+const MAX_USERS_PER_DEVICE = 8;
 
 /** Per IP, the tokens and devices seen from it this hour; per token and device, the user it carried. */
 class Identities {
   private readonly behind = new Map<string, { hour: number; ids: Set<string> }>();
   private readonly users = new Map<string, string>();
   private readonly logins = new Map<string, string[]>();
+  private readonly deviceUsers = new Map<string, string[]>();
   /** Per token: the addresses that carried it, with when they last did (at most MAX_IPS_PER_TOKEN). */
   private readonly carriers = new Map<string, Map<string, number>>();
   see(e: FeatureEvent): void {
@@ -116,7 +118,33 @@ class Identities {
       const u = e.user;
       if (e.token !== null && this.users.get(`t${e.token}`) !== u) this.users.set(`t${e.token}`, owned(u));
       if (e.device !== null && this.users.get(`d${e.device}`) !== u) this.users.set(`d${e.device}`, owned(u));
+      // A device that used several accounts: every account it used (bounded), for the incident graph.
+      if (e.device !== null) {
+        const l = this.deviceUsers.get(e.device);
+        if (l === undefined) {
+          if (this.deviceUsers.size < MAX_ACTORS) this.deviceUsers.set(owned(e.device), [owned(u)]);
+        } else if (l.length < MAX_USERS_PER_DEVICE && !l.includes(u)) l.push(owned(u));
+      }
     }
+  }
+  /**
+   * Ties between the given actors and others, for the incident graph: a token and the user it belongs to and
+   * the addresses that carried it; a device and every account it used; an address and the users it logged in as.
+   */
+  links(actors: Iterable<ActorRef>): [ActorRef, ActorRef][] {
+    const out: [ActorRef, ActorRef][] = [];
+    for (const a of actors) {
+      if (a.kind === 'token') {
+        const u = this.users.get(`t${a.value}`);
+        if (u !== undefined) out.push([a, { kind: 'user', value: u }]);
+        for (const ip of this.carriers.get(a.value)?.keys() ?? []) out.push([a, { kind: 'ip', value: ip }]);
+      } else if (a.kind === 'device') {
+        for (const u of this.deviceUsers.get(a.value) ?? []) out.push([a, { kind: 'user', value: u }]);
+      } else if (a.kind === 'ip') {
+        for (const u of this.logins.get(a.value) ?? []) out.push([a, { kind: 'user', value: u }]);
+      }
+    }
+    return out;
   }
   loggedIn(ip: string): string[] {
     return this.logins.get(ip) ?? [];
@@ -347,6 +375,11 @@ export class DetectionRun {
   }
 
   /** End of input: closes every window, lets detectors report what is pending, returns every alert. */
+  /** Ties of these actors to others seen in traffic (token → user and carriers, device → accounts, ip → logins). */
+  links(actors: Iterable<ActorRef>): [ActorRef, ActorRef][] {
+    return this.identities.links(actors);
+  }
+
   finish(): Alert[] {
     for (const s of this.engine.flush()) this.onSnapshot(s);
     for (const d of this.detectors) d.finish?.();
