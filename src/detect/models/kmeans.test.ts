@@ -97,6 +97,19 @@ describe('KMeans', () => {
     expect(Array.from(fb.centroids.subarray(c * 2, c * 2 + 2))).toEqual([50, 50]);
     expect(fb.scales[c]).toBe(2);
     expect(fb.scales[1 - c]).toBe((Math.sqrt(17) + 3) / 2);
+    // Identical rows whose mean carries rounding noise (0.1 * 3 / 3 is not 0.1) still count as a zero scale.
+    const noisy = fromRows([
+      [0.1, 0.7],
+      [0.1, 0.7],
+      [0.1, 0.7],
+      [5, 5],
+      [6, 5],
+      [5, 6],
+    ]);
+    const nz = KMeans.fit(noisy, { k: 2, seed: 3 });
+    const t = nz.nearest(new Float64Array([0.1, 0.7]), 0);
+    expect(nz.scales[t]).toBeGreaterThan(1e-3);
+    expect(nz.scoreRow(new Float64Array([0.2, 0.7]), 0)).toBeLessThan(10);
     // ... and to 1 when that is 0 too.
     expect(
       Array.from(

@@ -349,8 +349,17 @@ export class KMeans implements AnomalyModel {
         for (let i = 0; i < v.length; i++) s += v[i]!;
         return v.length > 0 ? s / v.length : 0;
       };
-      const global = stat(dist) || 1;
-      for (let c = 0; c < k; c++) scales[c] = stat(members[c]!) || global;
+      // Identical rows leave rounding noise (~1e-16 of the values), not 0, between them and their mean: a
+      // scale that small is a zero scale, or its distances would come out ~1e15.
+      let magnitude = 0;
+      for (let i = 0; i < run.centers.length; i++) magnitude = Math.max(magnitude, Math.abs(run.centers[i]!));
+      const noise = 1e-9 * (1 + magnitude);
+      const g = stat(dist);
+      const global = g > noise ? g : 1;
+      for (let c = 0; c < k; c++) {
+        const sc = stat(members[c]!);
+        scales[c] = sc > noise ? sc : global;
+      }
     }
     return new KMeans(cols, run.centers, scales, normalize, run.inertia, run.iterations, seed);
   }
