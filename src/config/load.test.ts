@@ -50,7 +50,7 @@ describe('config', () => {
     if (!r.ok) {
       expect(r.error).toContainEqual(
         expect.stringMatching(
-          /^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel, detection\)$/,
+          /^unknown key 'inptu' \(valid: input, events, quarantine, sensitive, intel, detection, response, notifications\)$/,
         ),
       );
       expect(r.error).toContainEqual(

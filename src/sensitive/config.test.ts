@@ -82,7 +82,7 @@ describe('config: sensitive', () => {
   it('lists sensitive among the valid top-level keys', () => {
     const r = parseConfig({ sensitiv: {} });
     expect(!r.ok && r.error).toEqual([
-      "unknown key 'sensitiv' (valid: input, events, quarantine, sensitive, intel, detection)",
+      "unknown key 'sensitiv' (valid: input, events, quarantine, sensitive, intel, detection, response, notifications)",
     ]);
   });
 });
