@@ -156,7 +156,7 @@ export function incidentSeverity(
   for (const ep of endpoints) {
     const scenario = ctx.scenarioOf?.(ep) ?? '';
     if (SENSITIVE_SCENARIOS.has(scenario)) {
-      why = `${ep} is a ${scenario} endpoint`;
+      why = `${ep} is in the ${scenario} scenario`;
       break;
     }
     if (ctx.sensitiveOf?.(ep) === true) {

@@ -103,7 +103,7 @@ describe('incidents over the actor graph', () => {
     const a = alert({ id: 'a1', actors: [ip('198.51.100.1')], endpoints: ['POST /api/v1/auth/login'] });
     const [inc] = groupIncidents([a], { scenarioOf: () => 'authentication' });
     expect(inc!.severity).toBe('high');
-    expect(inc!.severityReason).toMatch(/authentication endpoint/);
+    expect(inc!.severityReason).toMatch(/is in the authentication scenario/);
     const [low] = groupIncidents([{ ...a, score: 0.3 }], { scenarioOf: () => 'authentication' });
     expect(low!.severity).toBe('medium');
     const [data] = groupIncidents([a], { sensitiveOf: () => true });
