@@ -265,3 +265,43 @@ export function ipv6ToWords(s: string, out: Uint32Array): boolean {
   }
   return true;
 }
+
+/** A 32-bit IPv4 address → dotted text. */
+export const ipv4Text = (n: number): string =>
+  `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
+
+/** Clears the host bits below `prefix` in an IPv6 address held as four 32-bit words. */
+export function maskIpv6Words(w: Uint32Array, prefix: number): void {
+  for (let i = 0; i < 4; i++) {
+    const bits = Math.min(32, Math.max(0, prefix - 32 * i));
+    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
+    w[i] = (w[i]! & mask) >>> 0;
+  }
+}
+
+/** Four 32-bit words → RFC 5952 text (lower-case, the longest run of two or more zero groups as `::`). */
+export function formatIpv6(words: ArrayLike<number>): string {
+  const g: number[] = [];
+  for (let w = 0; w < 4; w++) g.push(words[w]! >>> 16, words[w]! & 0xffff);
+  let bestAt = -1;
+  let bestLen = 1;
+  for (let i = 0; i < 8; ) {
+    if (g[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && g[j] === 0) j++;
+    if (j - i > bestLen) {
+      bestAt = i;
+      bestLen = j - i;
+    }
+    i = j;
+  }
+  const hex = (a: number, b: number) =>
+    g
+      .slice(a, b)
+      .map((x) => x.toString(16))
+      .join(':');
+  return bestAt === -1 ? hex(0, 8) : `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
+}

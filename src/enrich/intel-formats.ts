@@ -7,9 +7,11 @@
  * Only a document that is not the format at all (JSON that does not parse, no `prefixes` array) is an error.
  */
 import { isIP } from 'node:net';
-import { ipv4ToInt, ipv6ToWords, parseCidr } from '../core/net.js';
+import { formatIpv6, ipv4Text, ipv4ToInt, ipv6ToWords, maskIpv6Words, parseCidr } from '../core/net.js';
 import { err, ok, type Result } from '../core/result.js';
 import { patternProblem } from '../sensitive/custom.js';
+
+export { formatIpv6 };
 
 /** One IP network of a list, in canonical form. */
 export interface IpEntry {
@@ -100,43 +102,11 @@ export function canonicalCidr(text: string): string | null {
     const n = ipv4ToInt(addr);
     if (n === -1) return null;
     const mask = prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
-    const net = (n & mask) >>> 0;
-    return `${net >>> 24}.${(net >>> 16) & 255}.${(net >>> 8) & 255}.${net & 255}/${prefix}`;
+    return `${ipv4Text((n & mask) >>> 0)}/${prefix}`;
   }
   if (!ipv6ToWords(addr, WORDS)) return null;
-  for (let w = 0; w < 4; w++) {
-    const bits = Math.min(32, Math.max(0, prefix - 32 * w));
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    WORDS[w] = (WORDS[w]! & mask) >>> 0;
-  }
+  maskIpv6Words(WORDS, prefix);
   return `${formatIpv6(WORDS)}/${prefix}`;
-}
-
-/** Four 32-bit words → RFC 5952 text (lower-case, the longest run of two or more zero groups as `::`). */
-export function formatIpv6(words: ArrayLike<number>): string {
-  const g: number[] = [];
-  for (let w = 0; w < 4; w++) g.push(words[w]! >>> 16, words[w]! & 0xffff);
-  let bestAt = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestAt = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number, b: number) =>
-    g
-      .slice(a, b)
-      .map((x) => x.toString(16))
-      .join(':');
-  return bestAt === -1 ? hex(0, 8) : `${hex(0, bestAt)}::${hex(bestAt + bestLen, 8)}`;
 }
 
 function cidrProblem(text: string): string {

@@ -9,9 +9,10 @@
  * keeps two commands from writing the same state at once.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { dropLockFile, takeLockFile } from '../core/lockfile.js';
 import type { Incident, IncidentStatus } from '../detect/incidents.js';
 import { auditEntry } from '../store/state/codec.js';
 import type { AllowEntry } from './policy.js';
@@ -122,31 +123,17 @@ export class FileStateStore implements StateStore {
 
   private lock(): void {
     const path = join(this.location, LOCK);
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const fd = openSync(path, 'wx');
-        writeSync(fd, String(process.pid));
-        closeSync(fd);
-        return;
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-        const pid = Number(readFileSync(path, 'utf8'));
-        if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-          throw new StateError(
-            `${this.location} is in use by process ${pid}; wait for it, or remove ${path} if it is gone`,
-          );
-        unlinkSync(path); // stale: its process is gone
-      }
-    }
-    throw new StateError(`cannot lock ${this.location}`);
+    takeLockFile(
+      path,
+      (pid) =>
+        new StateError(
+          `${this.location} is in use by process ${pid}; wait for it, or remove ${path} if it is gone`,
+        ),
+    );
   }
 
   private unlock(): void {
-    try {
-      unlinkSync(join(this.location, LOCK));
-    } catch {
-      // already gone
-    }
+    dropLockFile(join(this.location, LOCK));
   }
 
   private async readAudit(): Promise<{ line: string; entry: AuditEntry }[]> {
@@ -248,14 +235,5 @@ export class FileStateStore implements StateStore {
     await this.commit();
     this.closed = true;
     this.unlock();
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

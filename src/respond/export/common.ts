@@ -10,7 +10,7 @@
  * what cannot be validated or expressed goes to `skipped` with the reason.
  */
 import { createHash } from 'node:crypto';
-import { ipv4ToInt, ipv6ToWords, parseCidr } from '../../core/net.js';
+import { formatIpv6, ipv4Text, ipv4ToInt, ipv6ToWords, maskIpv6Words, parseCidr } from '../../core/net.js';
 import {
   DECISION_ACTIONS,
   type Decision,
@@ -102,42 +102,6 @@ export function shortHash(s: string): string {
 
 const V6 = new Uint32Array(4);
 
-function v4Text(n: number): string {
-  return `${n >>> 24}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
-}
-
-/** RFC 5952: lower-case, no leading zeros, the longest run (2+) of zero groups as `::`. */
-function v6Text(w: Uint32Array): string {
-  const g: number[] = [];
-  for (let i = 0; i < 4; i++) g.push(w[i]! >>> 16, w[i]! & 0xffff);
-  let best = -1;
-  let bestLen = 1;
-  for (let i = 0; i < 8; ) {
-    if (g[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && g[j] === 0) j++;
-    if (j - i > bestLen) {
-      best = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (a: number[]): string => a.map((x) => x.toString(16)).join(':');
-  if (best === -1) return hex(g);
-  return `${hex(g.slice(0, best))}::${hex(g.slice(best + bestLen))}`;
-}
-
-function maskV6(w: Uint32Array, prefix: number): void {
-  for (let i = 0; i < 4; i++) {
-    const bits = Math.min(32, Math.max(0, prefix - 32 * i));
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    w[i] = (w[i]! & mask) >>> 0;
-  }
-}
-
 function makeNet(family: 4 | 6, address: string, prefix: number, hex: string): Net {
   const max = family === 4 ? 32 : 128;
   const cidr = `${address}/${prefix}`;
@@ -170,13 +134,13 @@ export function parseNet(kind: 'ip' | 'cidr', value: unknown): Net | string {
     if (!ipv6ToWords(addr, V6)) return `invalid ${kind} ${show(value)}: not an IPv6 address`;
     if (V6[0] === 0 && V6[1] === 0 && V6[2] === 0xffff && prefix >= 96) {
       fam = 'ipv4';
-      addr = v4Text(V6[3]!);
+      addr = ipv4Text(V6[3]!);
       prefix -= 96;
     } else {
       if (prefix === 0) return `refusing ${show(value)}: a /0 is every address`;
-      maskV6(V6, prefix);
+      maskIpv6Words(V6, prefix);
       const hex = Array.from(V6, (x) => x.toString(16).padStart(8, '0')).join('');
-      return makeNet(6, v6Text(V6), prefix, hex);
+      return makeNet(6, formatIpv6(V6), prefix, hex);
     }
   }
   const n = ipv4ToInt(addr);
@@ -184,7 +148,7 @@ export function parseNet(kind: 'ip' | 'cidr', value: unknown): Net | string {
   if (prefix === 0) return `refusing ${show(value)}: a /0 is every address`;
   const mask = (0xffffffff << (32 - prefix)) >>> 0;
   const net = (n & mask) >>> 0;
-  return makeNet(4, v4Text(net), prefix, net.toString(16).padStart(8, '0'));
+  return makeNet(4, ipv4Text(net), prefix, net.toString(16).padStart(8, '0'));
 }
 
 /**

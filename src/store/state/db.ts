@@ -12,10 +12,11 @@
  * PGlite is one process's database: a lock file next to the directory refuses a second process (and a second
  * open in this one) instead of letting two WASM PostgreSQLs write the same files.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { PGlite } from '@electric-sql/pglite';
 import type { PoolClient } from 'pg';
+import { dropLockFile, takeLockFile } from '../../core/lockfile.js';
 
 export type Row = Record<string, unknown>;
 
@@ -165,18 +166,25 @@ export async function openPglite(dir: string): Promise<Db> {
   mkdirSync(dirname(path), { recursive: true });
   const lock = `${path}.lock`;
   if (openHere.has(path)) throw new DbError(`${path} is already open in this process; close it first`);
-  takeLock(path, lock);
+  takeLockFile(
+    lock,
+    (pid) =>
+      new DbError(
+        `${path} is in use by process ${pid} (the embedded database is one process's); stop it, ` +
+          `remove ${lock} if it is gone, or set DATABASE_URL to share a PostgreSQL server`,
+      ),
+  );
   openHere.add(path);
   try {
     const { PGlite } = await import('@electric-sql/pglite');
     const pg = await PGlite.create(path, { parsers: { [INT8]: (v: string) => Number(v) } });
     return new PgliteDb(pg, path, () => {
       openHere.delete(path);
-      dropLock(lock);
+      dropLockFile(lock);
     });
   } catch (e) {
     openHere.delete(path);
-    dropLock(lock);
+    dropLockFile(lock);
     throw new DbError(`${path}: cannot open the embedded database: ${(e as Error).message}`);
   }
 }
@@ -219,43 +227,5 @@ class PgliteDb implements Db {
     } finally {
       this.release();
     }
-  }
-}
-
-function takeLock(path: string, lock: string): void {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lock, 'wx', 0o600);
-      writeSync(fd, String(process.pid));
-      closeSync(fd);
-      return;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lock, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && alive(pid))
-        throw new DbError(
-          `${path} is in use by process ${pid} (the embedded database is one process's); stop it, ` +
-            `remove ${lock} if it is gone, or set DATABASE_URL to share a PostgreSQL server`,
-        );
-      unlinkSync(lock); // stale: its process is gone (or it was this process, which has closed it)
-    }
-  }
-  throw new DbError(`cannot lock ${path}`);
-}
-
-function dropLock(lock: string): void {
-  try {
-    unlinkSync(lock);
-  } catch {
-    // already gone
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
