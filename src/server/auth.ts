@@ -13,7 +13,8 @@ import type { MiddlewareHandler } from 'hono';
 import type { Authenticated, PgStateStore, Role } from '../store/state/pg-state.js';
 import { ApiError } from './http.js';
 
-export type ServerEnv = { Variables: { auth: Authenticated } };
+/** `unmatched`: set by the not-found handler, for the metrics' route label. */
+export type ServerEnv = { Variables: { auth: Authenticated; unmatched?: boolean } };
 
 const RANK: Record<Role, number> = { viewer: 0, analyst: 1, admin: 2 };
 
