@@ -99,7 +99,9 @@ export class BatchParser {
     if (!built.ok)
       throw new BatchError400(
         'format',
-        built.error.replace('--log-format', "the config file's input.logFormat"),
+        built.error
+          .replace("pass --log-format '...' or set", 'set')
+          .replace('in the config file', "in the server's config"),
       );
     p = built.parser;
     this.parsers.set(name, p);
@@ -162,7 +164,11 @@ export class BatchParser {
         format = 'combined';
       } else {
         const d = detectFormat(sample.join('\n'), false);
-        if (!d.ok) throw new BatchError400('format', d.error.replace('pass --format', 'pass ?format=NAME'));
+        if (!d.ok)
+          throw new BatchError400(
+            'format',
+            `${d.error.split(';')[0]}; pass ?format=NAME (apiwarden formats lists them), or for a custom log_format set input.logFormat in the server's config and pass ?format=nginx or apache`,
+          );
         format = d.value.format;
         out.detected = true;
       }
