@@ -323,6 +323,7 @@ describe('incidents and decisions', () => {
       const r = await t.call('GET', path, { token: t.tokens.viewer });
       expect(r.headers.get('content-type')).toBe('application/json; charset=utf-8');
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(r.headers.get('content-security-policy')).toMatch(/default-src 'none'/);
       expect(r.text).not.toContain('<script>');
       expect(r.text).toContain('\\u003cscript\\u003ealert(1)\\u003c/script\\u003e');
     }
@@ -364,6 +365,9 @@ describe('users, tokens, documents, audit', () => {
     const all = await t.call('GET', '/api/v1/tokens');
     expect(all.text).not.toContain(secret);
 
+    const last = await t.call('PATCH', '/api/v1/users/admin', { json: { role: 'analyst' } });
+    expect(last.status).toBe(409);
+    expect(last.body.error.message).toMatch(/last admin/);
     const demote = await t.call('PATCH', '/api/v1/users/bob', { json: { role: 'viewer' } });
     expect(demote.body.user.role).toBe('viewer');
     expect(

@@ -8,12 +8,15 @@
  * the path ingest → pipeline → incidents → SSE is tested without learning a real profile here.
  */
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stableId } from '../src/detect/alerts.js';
 import type { Alert } from '../src/detect/types.js';
 import type { FeatureEvent } from '../src/features/enrich.js';
+import { Quarantine } from '../src/pipeline/quarantine.js';
 import type { LiveRun } from '../src/server/pipeline.js';
 import { makeIncident, startTestServer, type TestServer } from '../src/server/testing.js';
 
@@ -63,9 +66,13 @@ function fakeRun(): LiveRun {
 
 const LIMIT = 64 * 1024;
 let t: TestServer;
+let quarantineFile: string;
 
 beforeAll(async () => {
+  quarantineFile = join(await mkdtemp(join(tmpdir(), 'aw-quarantine-')), 'ingest-quarantine.jsonl');
   t = await startTestServer({
+    quarantine: new Quarantine({ path: quarantineFile, maxRecords: 100, sampleChars: 200, scrub: (s) => s }),
+    statsIntervalMs: 100,
     maxBodyBytes: LIMIT,
     ingestRate: { perSec: 2, burst: 8 },
     pipeline: { makeRun: () => fakeRun(), segmentMs: 3_600_000 },
@@ -102,6 +109,18 @@ describe('ingest', () => {
       detected: true,
     });
     expect(r.body.errors[0]).toMatchObject({ record: 5, reason: 'bad_json' });
+    // The quarantine hands its records to a write stream; they reach the file a moment later.
+    let text = '';
+    for (let k = 0; k < 100 && text === ''; k++) {
+      text = readFileSync(quarantineFile, 'utf8');
+      if (text === '') await new Promise((res) => setTimeout(res, 20));
+    }
+    const kept = text
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(kept[0]).toMatchObject({ line: 5, reason: 'bad_json', record: BAD_JSON.replace(/\r$/, '') });
+    expect(kept[0].source).toMatch(/^http:tok_/);
   });
 
   it('takes gzip (content-encoding), a JSON array (Vector), envelopes (Vector message, Fluent Bit log)', async () => {

@@ -130,6 +130,9 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
     if (!c.res.headers.has('cache-control')) c.header('cache-control', 'no-store');
     c.header('referrer-policy', 'no-referrer');
     c.header('x-frame-options', 'DENY');
+    // Nothing the API answers is a page: no scripts, frames or loads (a dashboard's own routes set theirs).
+    if (!c.res.headers.has('content-security-policy'))
+      c.header('content-security-policy', "default-src 'none'; frame-ancestors 'none'");
     const route = c.get('unmatched') ? 'unmatched' : c.req.routePath;
     metrics.http.add([c.req.method, route, String(c.res.status)]);
   });
@@ -162,7 +165,9 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
   documentRoutes(app, s);
   adminRoutes(app, s);
   auditRoutes(app, s);
-  ingestRoutes(app, s, parser, buckets);
+  ingestRoutes(app, s, parser, buckets, async () => {
+    await o.quarantine?.flush();
+  });
 
   // Background work: ingest statistics to the live streams, decisions past their TTL.
   const timers: NodeJS.Timeout[] = [];

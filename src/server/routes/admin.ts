@@ -40,7 +40,20 @@ export function adminRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
     const b = await readJson(c, setRoleBody, max);
     const by = c.var.auth.user.name;
     const user = await s.serial(async () => {
-      if (!(await state.setRole(name, b.role))) throw new ApiError(404, 'not_found', `no user ${name}`);
+      const u = await state.user(name);
+      if (u === undefined) throw new ApiError(404, 'not_found', `no user ${name}`);
+      if (
+        u.role === 'admin' &&
+        b.role !== 'admin' &&
+        (await state.users()).filter((x) => x.role === 'admin').length === 1
+      )
+        throw new ApiError(
+          409,
+          'conflict',
+          `${name} is the last admin: make another user admin first`,
+          'role',
+        );
+      await state.setRole(name, b.role);
       await audit(by, 'user.role', `user:${name}`, { role: b.role });
       return state.user(name);
     });

@@ -36,6 +36,8 @@ export function ingestRoutes(
   s: ServerContext,
   parser: BatchParser,
   buckets: TokenBuckets,
+  /** After each batch (the quarantine writes what it kept). */
+  afterBatch: () => Promise<void>,
 ): void {
   const { state, metrics } = s;
 
@@ -63,6 +65,7 @@ export function ingestRoutes(
       throw e;
     }
     for (const [reason, n] of Object.entries(batch.reasons)) metrics.malformed.add([reason], n);
+    if (batch.malformed > 0) await afterBatch();
     if (batch.events.length > 0) await s.sink.write(batch.events);
     metrics.ingested(batch.events.length, batch.maxTs);
     return json(c, {
