@@ -182,8 +182,11 @@ export class DetectionPipeline implements EventSink {
 
   /** Judges from now on against `profile` (the open segment ends with the old one first). */
   async setProfile(profile: Profile | null, ts: number | null = null): Promise<void> {
-    await this.endSegment();
+    // endSegment finishes the old run before it returns its promise; the new profile's run replaces the
+    // fresh one before anything can be written to it.
+    const ended = this.endSegment();
     this.load(profile, ts);
+    await ended;
   }
 
   stats(): PipelineStats {
