@@ -3,12 +3,16 @@
  * of the OpenAPI table), the incident workflow end to end (import, transition, approve, export), users and
  * tokens, validation errors, and attacker strings coming back as inert JSON.
  */
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../src/config/schema.js';
 import type { Incident } from '../src/detect/incidents.js';
 import { Responder } from '../src/respond/workflow.js';
 import { ROUTES } from '../src/server/openapi.js';
 import { makeIncident, startTestServer, type TestServer } from '../src/server/testing.js';
+import { cli } from './support/cli.js';
 
 let t: TestServer;
 let scan: Incident;
@@ -18,7 +22,12 @@ const SCANNER_IP = '203.0.113.77';
 const SCRIPT = '<script>alert(1)</script>';
 
 beforeAll(async () => {
-  t = await startTestServer();
+  // An event store for backtests: the combined golden file (12 events, one of them from 203.0.113.42).
+  const storeDir = join(await mkdtemp(join(tmpdir(), 'aw-server-store-')), 'store');
+  const log = join(import.meta.dirname, '..', 'testdata/parsers/combined-basic/input.log');
+  const ing = await cli(['ingest', log, '--store', storeDir, '--quiet', '--quarantine', 'none']);
+  expect(ing.code, ing.stderr).toBe(0);
+  t = await startTestServer({ storeDir });
   scan = makeIncident({ actors: [{ kind: 'ip', value: SCANNER_IP }], severity: 'medium', type: 'scanner' });
   xss = makeIncident({
     actors: [
@@ -308,14 +317,39 @@ describe('incidents and decisions', () => {
     expect(as.body.incident.assignee).toBe('vic');
     const exp = await t.call('POST', '/api/v1/decisions/expire', { token: t.tokens.analyst });
     expect(exp.body.expired).toEqual([]);
+  });
 
+  it('backtests a hypothetical scope and stored decisions over the event store', async () => {
     const bt = await t.call('POST', '/api/v1/backtest', {
       token: t.tokens.analyst,
-      json: { scope: { kind: 'ip', value: SCANNER_IP } },
+      json: { scope: { kind: 'ip', value: '203.0.113.42' } },
     });
-    expect(bt.status).toBe(409);
-    expect(bt.body.error.code).toBe('no_store');
-    expect(bt.body.error.message).toMatch(/--store/);
+    expect(bt.status).toBe(200);
+    expect(bt.body.storedRequests).toBe(12);
+    expect(bt.body.decisions[0]).toMatchObject({
+      decision: 'hypothetical',
+      action: 'block',
+      requests: 1,
+      collateralActors: 1,
+    });
+    const stored = await t.call('POST', '/api/v1/backtest', { token: t.tokens.analyst, json: { all: true } });
+    expect(stored.status).toBe(200);
+    expect(stored.body.decisions.length).toBeGreaterThan(0);
+    const missing = await t.call('POST', '/api/v1/backtest', {
+      token: t.tokens.analyst,
+      json: { decisions: ['dec-nope'] },
+    });
+    expect(missing.status).toBe(404);
+    const both = await t.call('POST', '/api/v1/backtest', {
+      token: t.tokens.analyst,
+      json: { all: true, scope: { kind: 'ip', value: '203.0.113.42' } },
+    });
+    expect(both.body.error.field).toBe('scope');
+    const range = await t.call('POST', '/api/v1/backtest', {
+      token: t.tokens.analyst,
+      json: { scope: { kind: 'ip', value: '203.0.113.42' }, from: 'yesterday' },
+    });
+    expect(range.body.error.field).toBe('from');
   });
 
   it('returns attacker strings JSON-escaped, with nosniff', async () => {

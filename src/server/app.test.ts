@@ -55,6 +55,28 @@ describe('createApp with app.request()', () => {
     await s.close();
   });
 
+  it('answers 409 no_store to a backtest when started without --store', async () => {
+    const state = {
+      ...brokenState,
+      authenticate: async () => ({
+        user: { id: 1, name: 'a', role: 'analyst', createdTs: 0 },
+        role: 'analyst',
+        tokenId: 't',
+      }),
+    } as unknown as PgStateStore;
+    const s = await createApp({ state, sink: nullSink, log: () => {}, expireEveryMs: 0, statsIntervalMs: 0 });
+    const r = await s.app.request('/api/v1/backtest', {
+      method: 'POST',
+      headers: { authorization: 'Bearer awt_x', 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: { kind: 'ip', value: '192.0.2.1' } }),
+    });
+    expect(r.status).toBe(409);
+    const body = (await r.json()) as { error: { code: string; message: string } };
+    expect(body.error.code).toBe('no_store');
+    expect(body.error.message).toMatch(/--store/);
+    await s.close();
+  });
+
   it('turns an unexpected error into a 500 without its details', async () => {
     const lines: string[] = [];
     const state = {
