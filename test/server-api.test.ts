@@ -3,7 +3,7 @@
  * of the OpenAPI table), the incident workflow end to end (import, transition, approve, export), users and
  * tokens, validation errors, and attacker strings coming back as inert JSON.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -18,12 +18,14 @@ let t: TestServer;
 let scan: Incident;
 let xss: Incident;
 let quiet: Incident;
+let storeRoot: string;
 const SCANNER_IP = '203.0.113.77';
 const SCRIPT = '<script>alert(1)</script>';
 
 beforeAll(async () => {
   // An event store for backtests: the combined golden file (12 events, one of them from 203.0.113.42).
-  const storeDir = join(await mkdtemp(join(tmpdir(), 'aw-server-store-')), 'store');
+  storeRoot = await mkdtemp(join(tmpdir(), 'aw-server-store-'));
+  const storeDir = join(storeRoot, 'store');
   const log = join(import.meta.dirname, '..', 'testdata/parsers/combined-basic/input.log');
   const ing = await cli(['ingest', log, '--store', storeDir, '--quiet', '--quarantine', 'none']);
   expect(ing.code, ing.stderr).toBe(0);
@@ -48,6 +50,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await t?.stop();
+  if (storeRoot !== undefined) await rm(storeRoot, { recursive: true, force: true });
 });
 
 const concrete = (path: string) =>

@@ -56,7 +56,7 @@ export function parseScopeText(s: string, endpoint?: string): Result<DecisionSco
   return checkScope(kind, s.slice(i + 1), endpoint);
 }
 
-/** `30/m`, `100/5m`, `10/s` → a rate limit; null when it is not one. */
+/** `30/m`, `100/5m`, `10/s` → a rate limit, or what is wrong with it. */
 export function parseRateText(s: string): Result<RateLimit, string> {
   const m = /^(\d+)\/(\d+)?([smh])$/.exec(s);
   if (m === null) return err(`must look like 30/m, 100/5m or 10/s, got '${s}'`);

@@ -12,7 +12,7 @@ import { Enricher } from '../features/enrich.js';
 import type { PgStateStore } from '../store/state/pg-state.js';
 import { createApp } from './app.js';
 import { safeJson } from './http.js';
-import { BatchError400, BatchParser } from './ingest.js';
+import { BatchParser, BatchRefused } from './ingest.js';
 import { Metrics } from './metrics.js';
 import { DetectionPipeline } from './pipeline.js';
 import { TokenBuckets } from './ratelimit.js';
@@ -199,7 +199,7 @@ describe('BatchParser', () => {
     expect(r.events).toHaveLength(4);
   });
   it('refuses a format needing options it lacks, naming the config', () => {
-    expect(() => p.parse('x', { ...req, format: 'nginx' })).toThrow(BatchError400);
+    expect(() => p.parse('x', { ...req, format: 'nginx' })).toThrow(BatchRefused);
     expect(() => p.parse('x', { ...req, format: 'nginx' })).toThrow(/input.logFormat/);
   });
   it('counts records over the line limit as line_too_long', () => {

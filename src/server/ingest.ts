@@ -66,7 +66,8 @@ export interface BatchParserOptions {
   onMalformed?: (source: string, record: number, m: Malformed, sample: string) => void;
 }
 
-export class BatchError400 extends Error {
+/** The whole body cannot be read (unknown or undetectable format): a 400 naming `field`. */
+export class BatchRefused extends Error {
   constructor(
     readonly field: string,
     message: string,
@@ -97,7 +98,7 @@ export class BatchParser {
       ...(this.o.jsonMapping === undefined ? {} : { jsonMapping: this.o.jsonMapping }),
     });
     if (!built.ok)
-      throw new BatchError400(
+      throw new BatchRefused(
         'format',
         built.error
           .replace("pass --log-format '...' or set", 'set')
@@ -108,7 +109,7 @@ export class BatchParser {
     return p;
   }
 
-  /** Parses one body. Throws BatchError400 only for what makes the whole body unreadable. */
+  /** Parses one body. Throws BatchRefused only for what makes the whole body unreadable. */
   parse(text: string, req: BatchRequest): Batch {
     if (req.format !== 'auto') this.parser(req.format); // an unknown format or a missing option: a 400 first
     const out: Batch = {
@@ -165,7 +166,7 @@ export class BatchParser {
       } else {
         const d = detectFormat(sample.join('\n'), false);
         if (!d.ok)
-          throw new BatchError400(
+          throw new BatchRefused(
             'format',
             `${d.error.split(';')[0]}; pass ?format=NAME (apiwarden formats lists them), or for a custom log_format set input.logFormat in the server's config and pass ?format=nginx or apache`,
           );
@@ -176,7 +177,7 @@ export class BatchParser {
     }
     const parser = this.parser(format);
     if (parser.framing !== 'line')
-      throw new BatchError400(
+      throw new BatchRefused(
         'format',
         `format '${format}' is a whole document: send it with ?format=${format}`,
       );

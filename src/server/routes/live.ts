@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { guard, type ServerEnv } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorBody, json, readBody, readQuery } from '../http.js';
-import { BatchError400, type BatchParser } from '../ingest.js';
+import { type BatchParser, BatchRefused } from '../ingest.js';
 import type { TokenBuckets } from '../ratelimit.js';
 import { auditQuery, ingestQuery } from '../schemas.js';
 
@@ -61,7 +61,7 @@ export function ingestRoutes(
         source: `http:${c.var.auth.tokenId}`,
       });
     } catch (e) {
-      if (e instanceof BatchError400) throw new ApiError(400, 'invalid_body', e.message, e.field);
+      if (e instanceof BatchRefused) throw new ApiError(400, 'invalid_body', e.message, e.field);
       throw e;
     }
     for (const [reason, n] of Object.entries(batch.reasons)) metrics.malformed.add([reason], n);
