@@ -25,6 +25,7 @@ import {
   runIncidents,
 } from './respond.js';
 import { registerScore } from './score.js';
+import { registerServe } from './serve.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
 
@@ -445,6 +446,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     .action(async (flags: SimulateFlags) => {
       setExit(await runSimulate(flags, io));
     });
+
+  registerServe(program, io, setExit);
 
   program
     .command('demo')

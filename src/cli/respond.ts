@@ -7,7 +7,6 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadConfig } from '../config/load.js';
 import { type Config, defaultConfig } from '../config/schema.js';
-import { parseCidr } from '../core/net.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../detect/incidents.js';
 import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
@@ -15,6 +14,7 @@ import { backtest } from '../respond/backtest.js';
 import { EXPORT_TARGETS, exportDecisions } from '../respond/export/index.js';
 import { decisionEvent, incidentEvent } from '../respond/notify.js';
 import { parseDuration } from '../respond/policy.js';
+import { DEFAULT_RATE, parseRateText, parseScopeText } from '../respond/scope.js';
 import { type FileStateStore, type IncidentRecord, StateError } from '../respond/state.js';
 import {
   DECISION_ACTIONS,
@@ -22,8 +22,6 @@ import {
   type Decision,
   type DecisionAction,
   type DecisionScope,
-  SCOPE_KINDS,
-  type ScopeKind,
 } from '../respond/types.js';
 import { Responder, WorkflowError } from '../respond/workflow.js';
 import type { PgStateStore } from '../store/state/pg-state.js';
@@ -343,25 +341,11 @@ export interface DecideFlags extends StateFlags {
   reason?: string;
 }
 
-/** `kind:value` → scope; the value is checked for its kind (addresses and CIDRs strictly). */
+/** `kind:value` → scope; the value is checked for its kind (src/respond/scope.ts, shared with the server). */
 export function parseScope(s: string, endpoint?: string): DecisionScope {
-  const i = s.indexOf(':');
-  const kind = s.slice(0, i) as ScopeKind;
-  const value = s.slice(i + 1);
-  if (i < 0 || !(SCOPE_KINDS as readonly string[]).includes(kind) || value === '')
-    throw new CliError(
-      `--scope must be KIND:VALUE with KIND one of ${SCOPE_KINDS.join(', ')}, got '${s}'`,
-      2,
-    );
-  if (kind === 'ip' && (parseCidr(value) === null || value.includes('/')))
-    throw new CliError(`--scope ip: '${value}' is not an IP address`, 2);
-  if (kind === 'cidr' && parseCidr(value) === null)
-    throw new CliError(`--scope cidr: '${value}' is not a CIDR`, 2);
-  if (kind === 'token' && !/^[0-9a-f]{16}$/.test(value))
-    throw new CliError(`--scope token: expected the 16-hex token id apiwarden shows, got '${value}'`, 2);
-  if (endpoint !== undefined && !/^[A-Z]+ \/\S*$/.test(endpoint))
-    throw new CliError(`--endpoint must be 'METHOD /path' as in the inventory, got '${endpoint}'`, 2);
-  return { kind, value, ...(endpoint === undefined ? {} : { endpoint }) };
+  const r = parseScopeText(s, endpoint);
+  if (r.ok) return r.value;
+  throw new CliError(`${r.error.part === 'endpoint' ? '--' : '--scope '}${r.error.message}`, 2);
 }
 
 export async function runDecide(f: DecideFlags, io: Io): Promise<number> {
@@ -537,12 +521,10 @@ export async function runBacktest(f: BacktestFlags, io: Io): Promise<number> {
 }
 
 function parseRate(s: string | undefined): NonNullable<Decision['rateLimit']> {
-  if (s === undefined) return { requests: 60, perSeconds: 60 };
-  const m = /^(\d+)\/(\d+)?([smh])$/.exec(s);
-  if (m === null) throw new CliError(`--rate must look like 30/m, 100/5m or 10/s, got '${s}'`, 2);
-  const requests = Number(m[1]);
-  if (requests < 1) throw new CliError('--rate needs at least 1 request', 2);
-  return { requests, perSeconds: Number(m[2] ?? 1) * { s: 1, m: 60, h: 3600 }[m[3] as 's' | 'm' | 'h'] };
+  if (s === undefined) return DEFAULT_RATE;
+  const r = parseRateText(s);
+  if (!r.ok) throw new CliError(`--rate ${r.error}`, 2);
+  return r.value;
 }
 
 export interface ExportFlags extends StateFlags {
