@@ -11,7 +11,7 @@
 # a complete fetch of the current pom.xml (lib/.fetched holds the pom's sha256) it does nothing, offline. Else it
 # runs `mvn -B -q dependency:copy-dependencies -DincludeScope=runtime` in a temp dir beside the cache (Maven keeps
 # its own copy in ~/.m2, so a second cache dir fills from there without the network) and moves the result into
-# place, so an interrupted fetch never leaves a half-filled lib/. Concurrent runs wait for each other (flock).
+# place, so an interrupted fetch never leaves a half-filled lib/ (Maven's output: fetch.log beside lib/). Concurrent runs wait for each other (flock).
 # Needs Maven 3.6.3+ and Java 17+ on PATH. Prints `kafka jars: DIR (N jars, ...)` on stdout; on failure, the
 # tail of Maven's output and a non-zero exit.
 set -euo pipefail
@@ -58,9 +58,10 @@ work="$(mktemp -d "$KAFKA_HOME_DIR/.fetch.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
 cp "$KAFKA_SCRIPTS/pom.xml" "$work/pom.xml"
 start=$SECONDS
-if ! (cd "$work" && mvn -B -q -f pom.xml dependency:copy-dependencies -DincludeScope=runtime \
-  -DoutputDirectory="$work/lib") >"$work/mvn.log" 2>&1; then
-  log_tail "$work/mvn.log" 30
+mvn_log="$KAFKA_HOME_DIR/fetch.log"
+if ! (cd "$work" && mvn -B -q -Dstyle.color=never -f pom.xml dependency:copy-dependencies \
+  -DincludeScope=runtime -DoutputDirectory="$work/lib") >"$mvn_log" 2>&1; then
+  log_tail "$mvn_log" 30
   die "mvn dependency:copy-dependencies failed: could not fetch the Kafka jars from Maven Central (network? ~/.m2/settings.xml?)"
 fi
 compgen -G "$work/lib/kafka_2.13-*.jar" >/dev/null || die "mvn ran but no kafka_2.13 jar came out (see $KAFKA_SCRIPTS/pom.xml)"

@@ -97,7 +97,7 @@ function run(script: string, args: string[], step: KafkaStep, timeoutMs: number)
               ? `${script} not found or not executable in ${KAFKA_SCRIPTS}`
               : error.killed
                 ? `${script} did not finish within ${Math.round(timeoutMs / 1000)} s`
-                : `${script} ${args.join(' ')} exited with ${error.code ?? error.signal}`;
+                : `${[script, ...args].join(' ')} exited with ${error.code ?? error.signal}`;
           reject(new KafkaStartError(step, `${why}\n${tail(`${stderr}${stdout}`, 60)}`));
           return;
         }
