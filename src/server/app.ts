@@ -26,7 +26,7 @@ import { adminRoutes } from './routes/admin.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { documentRoutes } from './routes/documents.js';
 import { incidentRoutes } from './routes/incidents.js';
-import { auditRoutes, ingestRoutes, ingestStats } from './routes/live.js';
+import { auditRoutes, type IngestFn, ingestFunction, ingestRoutes, ingestStats } from './routes/live.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_INGEST_RATE: RateLimitOptions = { perSec: 20, burst: 40 };
@@ -64,6 +64,11 @@ export interface ServerApp {
   hub: LiveHub;
   metrics: Metrics;
   sink: IngestSink;
+  /**
+   * What POST /api/v1/ingest does with a body, callable inside the process (the demo's replay): parse the
+   * lines (format and envelope detected or given), count malformed ones, feed the events to the sink.
+   */
+  ingest: IngestFn;
   /** Stops timers, ends the live streams, closes the sink (the pipeline's last segment is stored). */
   close(): Promise<void>;
 }
@@ -165,9 +170,10 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
   documentRoutes(app, s);
   adminRoutes(app, s);
   auditRoutes(app, s);
-  ingestRoutes(app, s, parser, buckets, async () => {
+  const ingest = ingestFunction(s, parser, async () => {
     await o.quarantine?.flush();
   });
+  ingestRoutes(app, s, ingest, buckets);
 
   // Background work: ingest statistics to the live streams, decisions past their TTL.
   const timers: NodeJS.Timeout[] = [];
@@ -199,6 +205,7 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
     hub,
     metrics,
     sink,
+    ingest,
     close: async () => {
       if (closed) return;
       closed = true;

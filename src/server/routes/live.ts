@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { guard, type ServerEnv } from '../auth.js';
 import type { ServerContext } from '../context.js';
 import { ApiError, errorBody, json, readBody, readQuery } from '../http.js';
-import { type BatchParser, BatchRefused } from '../ingest.js';
+import { type Batch, type BatchParser, BatchRefused, type BatchRequest } from '../ingest.js';
 import type { TokenBuckets } from '../ratelimit.js';
 import { auditQuery, ingestQuery } from '../schemas.js';
 
@@ -34,12 +34,10 @@ export function auditRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
 export function ingestRoutes(
   app: Hono<ServerEnv>,
   s: ServerContext,
-  parser: BatchParser,
+  ingest: IngestFn,
   buckets: TokenBuckets,
-  /** After each batch (the quarantine writes what it kept). */
-  afterBatch: () => Promise<void>,
 ): void {
-  const { state, metrics } = s;
+  const { state } = s;
 
   app.post('/api/v1/ingest', guard(state, 'analyst'), async (c) => {
     const take = buckets.take(c.var.auth.tokenId);
@@ -53,9 +51,9 @@ export function ingestRoutes(
       );
     const q = readQuery(c, ingestQuery);
     const body = await readBody(c, s.o.maxBodyBytes);
-    let batch: ReturnType<BatchParser['parse']>;
+    let batch: Batch;
     try {
-      batch = parser.parse(body.toString('utf8'), {
+      batch = await ingest(body.toString('utf8'), {
         format: q.format ?? 'auto',
         envelope: q.envelope ?? 'auto',
         source: `http:${c.var.auth.tokenId}`,
@@ -64,10 +62,6 @@ export function ingestRoutes(
       if (e instanceof BatchRefused) throw new ApiError(400, 'invalid_body', e.message, e.field);
       throw e;
     }
-    for (const [reason, n] of Object.entries(batch.reasons)) metrics.malformed.add([reason], n);
-    if (batch.malformed > 0) await afterBatch();
-    if (batch.events.length > 0) await s.sink.write(batch.events);
-    metrics.ingested(batch.events.length, batch.maxTs);
     return json(c, {
       accepted: batch.events.length,
       malformed: batch.malformed,
@@ -123,5 +117,28 @@ export function ingestStats(s: ServerContext) {
     eventsPerSec: m.eventsPerSec(),
     malformed: Object.fromEntries(m.malformed.samples().map(([l, v]) => [l.reason!, v])),
     lastEventTs: m.lastEventTs,
+  };
+}
+
+export type IngestFn = (text: string, o: BatchRequest) => Promise<Batch>;
+
+/**
+ * The one ingest path (POST /api/v1/ingest, and replays inside the process such as the demo's): parse a
+ * body of log lines, count the malformed ones, hand the events to the sink, update the metrics. Throws
+ * BatchRefused when the body as a whole cannot be taken (an unknown format...).
+ */
+export function ingestFunction(
+  s: ServerContext,
+  parser: BatchParser,
+  afterBatch: () => Promise<void>,
+): IngestFn {
+  const { metrics } = s;
+  return async (text, o) => {
+    const batch = parser.parse(text, o);
+    for (const [reason, n] of Object.entries(batch.reasons)) metrics.malformed.add([reason], n);
+    if (batch.malformed > 0) await afterBatch();
+    if (batch.events.length > 0) await s.sink.write(batch.events);
+    metrics.ingested(batch.events.length, batch.maxTs);
+    return batch;
   };
 }
