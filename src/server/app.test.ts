@@ -86,7 +86,7 @@ describe('createApp with app.request()', () => {
         role: 'admin',
         tokenId: 't',
       }),
-      incidents: async () => {
+      incidentPage: async () => {
         throw new Error('secret detail');
       },
     } as unknown as PgStateStore;

@@ -5,7 +5,7 @@
  * when new ones arrive between requests.
  */
 import type { IncidentRecord } from '../respond/state.js';
-import type { Decision } from '../respond/types.js';
+import type { PageSpec, StatePage } from '../store/state/pg-state.js';
 import { ApiError } from './http.js';
 
 const SUMMARY_ACTORS = 10;
@@ -39,21 +39,6 @@ export function incidentSummary(i: IncidentRecord, counts: DecisionCounts | null
     updatedTs: i.updatedTs,
     ...(counts === null ? {} : { decisions: counts }),
   };
-}
-
-/** Active and proposed decisions per incident. */
-export function decisionCounts(decisions: readonly Decision[]): Map<string, DecisionCounts> {
-  const m = new Map<string, DecisionCounts>();
-  for (const d of decisions) {
-    if (d.incidentId === undefined || (d.status !== 'active' && d.status !== 'proposed')) continue;
-    let c = m.get(d.incidentId);
-    if (c === undefined) {
-      c = { active: 0, proposed: 0 };
-      m.set(d.incidentId, c);
-    }
-    c[d.status]++;
-  }
-  return m;
 }
 
 export interface PageQuery {
@@ -104,5 +89,24 @@ export function page<T>(items: readonly T[], key: (t: T) => Key, q: PageQuery, d
     items: slice.map((x) => x.t),
     nextCursor: more && slice.length > 0 ? encodeCursor(slice[slice.length - 1]!.k) : null,
     total: items.length,
+  };
+}
+
+/** The state store's page request for a list query. */
+export function pageSpec(q: PageQuery, defaultLimit = 50): PageSpec {
+  return {
+    limit: q.limit ?? defaultLimit,
+    order: q.order ?? 'desc',
+    ...(q.cursor === undefined ? {} : { after: decodeCursor(q.cursor) }),
+  };
+}
+
+/** A page the state store cut in SQL, as the API answers it (the same cursors as `page`). */
+export function fromStatePage<T>(r: StatePage<T>, key: (t: T) => Key): Page<T> {
+  const last = r.items[r.items.length - 1];
+  return {
+    items: r.items,
+    nextCursor: r.more && last !== undefined ? encodeCursor(key(last)) : null,
+    total: r.total,
   };
 }

@@ -21,7 +21,7 @@ import {
   manualDecisionBody,
   revokeBody,
 } from '../schemas.js';
-import { page } from '../views.js';
+import { fromStatePage, pageSpec } from '../views.js';
 
 async function needDecision(s: ServerContext, id: string): Promise<Decision> {
   const d = (await s.state.decisions()).find((x) => x.id === id);
@@ -41,14 +41,10 @@ export function decisionRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
 
   app.get('/api/v1/decisions', guard(state, 'viewer'), async (c) => {
     const q = readQuery(c, decisionListQuery);
-    const all = (await state.decisions()).filter(
-      (d) =>
-        (q.status === undefined || d.status === q.status) &&
-        (q.incident === undefined || d.incidentId === q.incident),
-    );
+    const p = await state.decisionPage({ status: q.status, incident: q.incident }, pageSpec(q));
     return json(
       c,
-      page(all, (d) => [d.createdTs, d.id], q),
+      fromStatePage(p, (d) => [d.createdTs, d.id]),
     );
   });
 

@@ -12,7 +12,7 @@ import { guard, type ServerEnv } from '../auth.js';
 import type { Change, ServerContext } from '../context.js';
 import { ApiError, json, readJson, readQuery } from '../http.js';
 import { assignBody, importBody, incidentListQuery, noteBody, transitionBody } from '../schemas.js';
-import { decisionCounts, incidentSummary, page } from '../views.js';
+import { fromStatePage, incidentSummary, pageSpec } from '../views.js';
 
 export async function needIncident(s: ServerContext, id: string): Promise<IncidentRecord> {
   const rec = await s.state.incident(id);
@@ -26,16 +26,20 @@ export function incidentRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
 
   app.get('/api/v1/incidents', guard(state, 'viewer'), async (c) => {
     const q = readQuery(c, incidentListQuery);
-    const min = q.minSeverity === undefined ? -1 : SEVERITIES.indexOf(q.minSeverity);
-    const all = (await state.incidents()).filter(
-      (i) =>
-        (q.status === undefined || i.status === q.status) &&
-        (q.type === undefined || i.types.includes(q.type)) &&
-        SEVERITIES.indexOf(i.severity) >= min &&
-        (q.assignee === undefined || i.assignee === q.assignee),
+    const min = q.minSeverity === undefined ? 0 : SEVERITIES.indexOf(q.minSeverity);
+    const p = fromStatePage(
+      await state.incidentPage(
+        {
+          status: q.status,
+          type: q.type,
+          severities: min === 0 ? undefined : SEVERITIES.slice(min),
+          assignee: q.assignee,
+        },
+        pageSpec(q),
+      ),
+      (i) => [i.detectedTs, i.id],
     );
-    const counts = decisionCounts(await state.decisions());
-    const p = page(all, (i) => [i.detectedTs, i.id], q);
+    const counts = await state.decisionCounts(p.items.map((i) => i.id));
     return json(c, {
       ...p,
       items: p.items.map((i) => incidentSummary(i, counts.get(i.id) ?? { active: 0, proposed: 0 })),

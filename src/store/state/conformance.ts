@@ -428,6 +428,112 @@ export function serverStateConformance(name: string, open: () => Promise<ServerS
       for (const s of opened.splice(0)) await s.close();
     });
 
+    it('incidentPage / decisionPage: filters and keyset pages in SQL match filtering and sorting in memory', async () => {
+      const s = await fresh();
+      const statuses = ['new', 'triaged', 'confirmed'] as const;
+      const severities = ['low', 'medium', 'high', 'critical'] as const;
+      const recs: IncidentRecord[] = [];
+      for (let n = 0; n < 37; n++) {
+        // Repeated detection times (ties broken by id), ids that sort differently as numbers and as text.
+        const r = record(`inc-${n % 3 === 0 ? 'z' : 'a'}${n}`, T0 + Math.floor(n / 4) * 1000, {
+          status: statuses[n % 3]!,
+          severity: severities[n % 4]!,
+          types: n % 5 === 0 ? ['crawler', 'scanner'] : ['credential_stuffing'],
+          assignee: n % 2 === 0 ? 'bo' : null,
+        });
+        recs.push(r);
+        await s.putIncident(r);
+        await s.putDecision(
+          decision(`dec-${n}`, T0 + (n % 7) * 500, {
+            incidentId: r.id,
+            status: n % 4 === 0 ? 'active' : n % 4 === 1 ? 'revoked' : 'proposed',
+          }),
+        );
+      }
+      const key = (ts: number, id: string) => [ts, id] as [number, string];
+      const sortBy = <T>(xs: T[], k: (x: T) => [number, string], order: 'asc' | 'desc') =>
+        [...xs].sort((a, b) => {
+          const [x, y] = [k(a), k(b)];
+          const c = x[0] !== y[0] ? x[0] - y[0] : x[1] < y[1] ? -1 : x[1] > y[1] ? 1 : 0;
+          return order === 'asc' ? c : -c;
+        });
+      const walk = async <T>(
+        get: (after: [number, string] | undefined) => Promise<{ items: T[]; total: number; more: boolean }>,
+        k: (x: T) => [number, string],
+      ) => {
+        const all: T[] = [];
+        let after: [number, string] | undefined;
+        let total = -1;
+        for (let guard = 0; guard < 50; guard++) {
+          const p = await get(after);
+          total = p.total;
+          all.push(...p.items);
+          if (!p.more) break;
+          expect(p.items).toHaveLength(5);
+          after = k(p.items[p.items.length - 1]!);
+        }
+        return { all, total };
+      };
+      const filters = [
+        {},
+        { status: 'triaged' },
+        { severities: ['high', 'critical'] },
+        { type: 'scanner' },
+        { assignee: 'bo', status: 'new' },
+        { status: 'resolved' },
+      ];
+      for (const f of filters)
+        for (const order of ['asc', 'desc'] as const) {
+          const want = sortBy(
+            recs.filter(
+              (r) =>
+                (f.status === undefined || r.status === f.status) &&
+                (f.severities === undefined || f.severities.includes(r.severity)) &&
+                (f.type === undefined || r.types.includes(f.type as never)) &&
+                (f.assignee === undefined || r.assignee === f.assignee),
+            ),
+            (r) => key(r.detectedTs, r.id),
+            order,
+          );
+          const got = await walk(
+            (after) => s.incidentPage(f, { limit: 5, order, after }),
+            (r) => key(r.detectedTs, r.id),
+          );
+          expect(
+            got.all.map((r) => r.id),
+            JSON.stringify({ f, order }),
+          ).toEqual(want.map((r) => r.id));
+          expect(got.total).toBe(want.length);
+        }
+      expect((await s.incidentPage({}, { limit: 100 })).items[0]).toEqual(
+        sortBy(recs, (r) => key(r.detectedTs, r.id), 'desc')[0],
+      );
+      const decs = await s.decisions();
+      for (const f of [{}, { status: 'active' }, { incident: recs[4]!.id }])
+        for (const order of ['asc', 'desc'] as const) {
+          const want = sortBy(
+            decs.filter(
+              (d) =>
+                (!('status' in f) || d.status === f.status) &&
+                (!('incident' in f) || d.incidentId === f.incident),
+            ),
+            (d) => key(d.createdTs, d.id),
+            order,
+          );
+          const got = await walk(
+            (after) => s.decisionPage(f, { limit: 5, order, after }),
+            (d) => key(d.createdTs, d.id),
+          );
+          expect(got.all.map((d) => d.id)).toEqual(want.map((d) => d.id));
+          expect(got.total).toBe(want.length);
+        }
+      const counts = await s.decisionCounts([recs[0]!.id, recs[1]!.id, recs[2]!.id, 'inc-none']);
+      expect(Object.fromEntries(counts)).toEqual({
+        [recs[0]!.id]: { active: 1, proposed: 0 },
+        [recs[2]!.id]: { active: 0, proposed: 1 },
+      });
+    });
+
     it('users: roles are viewer, analyst or admin (in the store and in the table); names are unique', async () => {
       const s = await fresh();
       for (const [n, role] of [

@@ -53,6 +53,35 @@ export interface TokenInfo {
   revokedTs: number | null;
 }
 
+export interface IncidentFilter {
+  status?: string | undefined;
+  type?: string | undefined;
+  /** Any of these severities. */
+  severities?: readonly string[] | undefined;
+  assignee?: string | undefined;
+}
+
+export interface DecisionFilter {
+  status?: string | undefined;
+  incident?: string | undefined;
+}
+
+export interface PageSpec {
+  limit: number;
+  /** The (time, id) key of the last item of the previous page. */
+  after?: [number, string] | undefined;
+  /** Newest first (`desc`, the default) or oldest first. */
+  order?: 'asc' | 'desc' | undefined;
+}
+
+export interface StatePage<T> {
+  items: T[];
+  /** Matching items over all pages. */
+  total: number;
+  /** Whether a page follows. */
+  more: boolean;
+}
+
 export interface Authenticated {
   user: User;
   role: Role;
@@ -171,6 +200,98 @@ export class PgStateStore implements StateStore {
       'SELECT record::text AS record FROM incidents ORDER BY detected_ts, id COLLATE "C"',
     );
     return rows.map((r) => fromJsonb<IncidentRecord>(r.record));
+  }
+
+  /**
+   * One page of incidents matching `f`, in SQL (the list routes; `incidents()` reads every record). Sorted by
+   * detection time then id (`order`, newest first by default); `after` is the last key of the previous page.
+   */
+  async incidentPage(f: IncidentFilter, p: PageSpec): Promise<StatePage<IncidentRecord>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    const arg = (v: unknown) => {
+      args.push(v);
+      return `$${args.length}`;
+    };
+    if (f.status !== undefined) where.push(`status = ${arg(f.status)}`);
+    if (f.severities !== undefined) where.push(`severity = ANY(${arg(f.severities)}::text[])`);
+    if (f.type !== undefined)
+      where.push(`record->'types' @> jsonb_build_array(${arg(encText(f.type))}::text)`);
+    if (f.assignee !== undefined) where.push(`record->>'assignee' = ${arg(encText(f.assignee))}`);
+    return this.page<IncidentRecord>('incidents', 'detected_ts', where, args, p);
+  }
+
+  /** One page of decisions matching `f`, by creation time then id (see incidentPage). */
+  async decisionPage(f: DecisionFilter, p: PageSpec): Promise<StatePage<Decision>> {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (f.status !== undefined) {
+      args.push(f.status);
+      where.push(`status = $${args.length}`);
+    }
+    if (f.incident !== undefined) {
+      args.push(encText(f.incident));
+      where.push(`incident_id = $${args.length}`);
+    }
+    return this.page<Decision>('decisions', 'created_ts', where, args, p);
+  }
+
+  /** Active and proposed decisions per incident, for the given incidents only. */
+  async decisionCounts(
+    incidentIds: readonly string[],
+  ): Promise<Map<string, { active: number; proposed: number }>> {
+    const m = new Map<string, { active: number; proposed: number }>();
+    if (incidentIds.length === 0) return m;
+    const rows = await this.check().query<{ incident_id: string; status: 'active' | 'proposed'; n: number }>(
+      `SELECT incident_id, status, count(*)::int AS n FROM decisions
+        WHERE incident_id = ANY($1::text[]) AND status IN ('active', 'proposed') GROUP BY incident_id, status`,
+      [incidentIds.map(encText)],
+    );
+    for (const r of rows) {
+      const id = decText(r.incident_id);
+      let c = m.get(id);
+      if (c === undefined) {
+        c = { active: 0, proposed: 0 };
+        m.set(id, c);
+      }
+      c[r.status] += r.n;
+    }
+    return m;
+  }
+
+  private async page<T>(
+    table: 'incidents' | 'decisions',
+    tsColumn: 'detected_ts' | 'created_ts',
+    where: string[],
+    args: unknown[],
+    p: PageSpec,
+  ): Promise<StatePage<T>> {
+    const db = this.check();
+    const filter = where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`;
+    const [count] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} ${filter}`, args);
+    const desc = p.order !== 'asc';
+    const cond = [...where];
+    const pageArgs = [...args];
+    if (p.after !== undefined) {
+      pageArgs.push(p.after[0], encText(p.after[1]));
+      const t = `$${pageArgs.length - 1}`;
+      const i = `$${pageArgs.length}`;
+      const op = desc ? '<' : '>';
+      cond.push(`(${tsColumn} ${op} ${t} OR (${tsColumn} = ${t} AND id COLLATE "C" ${op} ${i}))`);
+    }
+    pageArgs.push(p.limit + 1);
+    const dir = desc ? 'DESC' : 'ASC';
+    const rows = await db.query<IncidentRow>(
+      `SELECT record::text AS record FROM ${table} ${cond.length === 0 ? '' : `WHERE ${cond.join(' AND ')}`}
+        ORDER BY ${tsColumn} ${dir}, id COLLATE "C" ${dir} LIMIT $${pageArgs.length}`,
+      pageArgs,
+    );
+    const more = rows.length > p.limit;
+    return {
+      items: rows.slice(0, p.limit).map((r) => fromJsonb<T>(r.record)),
+      total: count?.n ?? 0,
+      more,
+    };
   }
 
   async incident(id: string): Promise<IncidentRecord | undefined> {
