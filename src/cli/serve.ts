@@ -33,10 +33,19 @@ export interface ServeFlags {
   segment?: string;
 }
 
-const wholeNumber = (name: string, min: number, max: number) => (v: string) => {
+/** A commander parser for a whole-number option in [min, max]. */
+export const wholeNumber = (name: string, min: number, max: number) => (v: string) => {
   const n = Number(v);
   if (!/^\d+$/.test(v) || n < min || n > max)
     throw new InvalidArgumentError(`${name} must be a whole number from ${min} to ${max}, got '${v}'`);
+  return n;
+};
+
+/** A commander parser for a number option in [min, max]. */
+export const numberIn = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isFinite(n) || n < min || n > max)
+    throw new InvalidArgumentError(`${name} must be a number from ${min} to ${max}, got '${v}'`);
   return n;
 };
 
