@@ -16,6 +16,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { defaultConfig } from '../config/schema.js';
+import type { ApiEvent } from '../core/event.js';
 import { dropLockFile, takeLockFile } from '../core/lockfile.js';
 import type { FeatureEvent } from '../features/enrich.js';
 import { Inventory } from '../inventory/catalog.js';
@@ -90,6 +91,8 @@ export interface LiveDemoOptions {
   /** Remove the data directory on close (the CLI's temporary directory). */
   removeOnClose?: boolean;
   log?: (m: string) => void;
+  /** Sees each batch's events after it was ingested (tests). */
+  onBatch?: (events: readonly ApiEvent[]) => void;
 }
 
 export interface LiveDemoStats {
@@ -226,7 +229,7 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
     const learn = new LearnSink(scanner, inventory, {}, (fe) => toStore.push(fe));
     let historyEvents = 0;
     const history = world.history(historyHours);
-    const batch: import('../core/event.js').ApiEvent[] = [];
+    const batch: ApiEvent[] = [];
     for (const e of simulatedEvents(history, 'apisix', config.events)) {
       batch.push(e);
       if (batch.length < 8192) continue;
@@ -281,6 +284,7 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
     const replay = new LiveReplay(world, server, state, {
       speed,
       ...(o.stretches === undefined ? {} : { stretches: o.stretches }),
+      ...(o.onBatch === undefined ? {} : { onBatch: o.onBatch }),
       log,
     });
     // Started on the next turn, so the caller prints its banner before the replay's first line.
@@ -336,6 +340,7 @@ interface ReplayOptions {
   speed: number;
   stretches?: number;
   log: (m: string) => void;
+  onBatch?: (events: readonly ApiEvent[]) => void;
 }
 
 /**
@@ -420,6 +425,7 @@ class LiveReplay {
       });
       this.events += b.events.length;
       if (b.maxTs !== null) this.lastTs = b.maxTs;
+      this.o.onBatch?.(b.events);
     };
     for (let k = 0; k < max && !this.stopped; k++) {
       this.stretch = k;
