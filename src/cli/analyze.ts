@@ -16,7 +16,7 @@ import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
 import { DetectionRun, type ProfilingOptions, ProfilingRun } from '../detect/run.js';
 import type { Alert } from '../detect/types.js';
 import { IntelStore } from '../enrich/intel.js';
-import { Enricher } from '../features/enrich.js';
+import { Enricher, type FeatureEvent } from '../features/enrich.js';
 import { Inventory } from '../inventory/catalog.js';
 import { type Profile, readProfile } from '../profiling/profile.js';
 import { decisionEvent, incidentEvent } from '../respond/notify.js';
@@ -54,8 +54,11 @@ interface ReadSummary {
   lastEvent: string | null;
 }
 
-/** Pass 1: enrich, learn the profile, the parameter profiles and the inventory. */
-class LearnSink implements EventSink {
+/**
+ * Pass 1: enrich, learn the profile, the parameter profiles and the inventory. Also what `apiwarden demo` and
+ * `serve --input` learn with; `onEnriched` sees each enriched event (they write it to the event store).
+ */
+export class LearnSink implements EventSink {
   readonly enricher: Enricher;
   readonly run: ProfilingRun;
   /** Learned from the traffic it judges: the profile is marked so, and no caller vouches for itself. */
@@ -65,6 +68,7 @@ class LearnSink implements EventSink {
     scanner: SensitiveScanner,
     readonly inventory: Inventory,
     options: ProfilingOptions = {},
+    private readonly onEnriched?: (e: FeatureEvent) => void,
   ) {
     this.enricher = new Enricher(scanner);
     this.run = new ProfilingRun(options);
@@ -83,6 +87,7 @@ class LearnSink implements EventSink {
         if (this.perActor.size < MAX_TRACKED) this.perActor.set(n === 0 ? owned(k) : k, n + 1);
       }
       this.run.push(fe);
+      this.onEnriched?.(fe);
     }
   }
   async close(): Promise<void> {}

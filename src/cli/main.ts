@@ -25,8 +25,8 @@ import {
   runIncidents,
 } from './respond.js';
 import { registerScore } from './score.js';
-import { registerServe } from './serve.js';
-import { runSimulate, type SimulateFlags } from './simulate.js';
+import { numberIn, registerServe, wholeNumber } from './serve.js';
+import { DEFAULT_USERS, runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
 
 const version = (): string =>
@@ -452,9 +452,50 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
   program
     .command('demo')
     .description(
-      'Simulate a day of labeled shop-API traffic, parse it and print what it holds (what `npm start` runs)',
+      'The live demo (what `npm start` runs): simulated shop-API traffic with attacks, replayed through the server and its dashboard (docs/demo.md)',
     )
-    .option('-o, --out <dir>', 'where the simulated logs go (default: apiwarden-demo in the temp directory)')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--port <n>', 'port to listen on (0: any free port)', wholeNumber('--port', 0, 65535), 8080)
+    .option(
+      '--speed <x>',
+      'simulated seconds per wall second (60: an hour of traffic a minute)',
+      numberIn('--speed', 1, 100_000),
+    )
+    .option(
+      '--seed <n>',
+      'the simulated world (customers, partners; campaigns vary per stretch)',
+      wholeNumber('--seed', 0, 2 ** 32 - 1),
+    )
+    .option(
+      '--users <n>',
+      `registered customers (default ${DEFAULT_USERS}: about 10,000 requests per simulated hour)`,
+      wholeNumber('--users', 50, 1_000_000),
+    )
+    .option(
+      '--data-dir <dir>',
+      "keep the demo's state and event store here (new, empty, or a previous demo's: it starts from scratch); default: a temporary directory removed at exit",
+    )
+    .option('--once', 'replay one stretch (2 simulated hours, every attack type), then stop')
+    .option('--offline', 'the offline demo instead: simulate a day into files, report, analyze, score, exit')
+    .option(
+      '-o, --out <dir>',
+      'the offline demo (implies --offline), writing the simulated logs here (default: apiwarden-demo in the temp directory)',
+    )
+    .addHelpText(
+      'after',
+      `
+The live demo learns a profile from 12 simulated hours (about 20 s), then serves the API and the dashboard and
+replays fresh traffic at --speed with attack campaigns (every type in the first 2 simulated hours, a seeded mix
+after), until Ctrl-C. The console shows the dashboard URL (the admin token in its #fragment) and a progress line
+every 10 s.
+
+Examples:
+  npm start                                   # = apiwarden demo
+  apiwarden demo --port 0 --speed 300         # any free port, 5 simulated hours a minute
+  apiwarden demo --data-dir demo-data         # keep the state and the event store afterwards
+  apiwarden demo --offline --out sim/         # the file-based demo: report, analyze, eval
+`,
+    )
     .action(async (flags: DemoFlags) => {
       setExit(await runDemo(io, flags));
     });

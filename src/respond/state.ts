@@ -14,6 +14,7 @@ import { appendFile, mkdir, readFile, rename, writeFile } from 'node:fs/promises
 import { join, resolve } from 'node:path';
 import { dropLockFile, takeLockFile } from '../core/lockfile.js';
 import type { Incident, IncidentStatus } from '../detect/incidents.js';
+import type { ActorRef } from '../detect/types.js';
 import { auditEntry } from '../store/state/codec.js';
 import type { AllowEntry } from './policy.js';
 import type { Decision } from './types.js';
@@ -55,6 +56,14 @@ export interface StateStore {
   incident(id: string): Promise<IncidentRecord | undefined>;
   putIncident(r: IncidentRecord): Promise<void>;
   decisions(): Promise<Decision[]>;
+  /**
+   * What the policy weighs for one incident: its own decisions and those on any of `actors` (escalation).
+   * Optional: without it the Responder reads every decision (fine for a file state; a long-running server's
+   * state holds tens of thousands).
+   */
+  decisionsAbout?(incidentId: string, actors: readonly ActorRef[]): Promise<Decision[]>;
+  /** Optional: active or proposed decisions whose TTL ended at `now` or before (else read from all). */
+  decisionsDue?(now: number): Promise<Decision[]>;
   putDecision(d: Decision): Promise<void>;
   allowlist(): Promise<AllowEntry[]>;
   addAllow(e: AllowEntry): Promise<void>;

@@ -73,10 +73,16 @@ export class Responder {
   }
   private dns: ResponderOptions['crawlerDns'];
 
-  private async decideCtx(ips: readonly string[] = []): Promise<DecideContext> {
+  private async decideCtx(ips: readonly string[] = [], about?: Incident): Promise<DecideContext> {
+    // The policy looks at the incident's own decisions and those on its actors; a store that can select them
+    // saves reading every decision for every new incident.
+    const history =
+      about !== undefined && this.store.decisionsAbout !== undefined
+        ? await this.store.decisionsAbout(about.id, about.actors)
+        : await this.store.decisions();
     return {
       profile: this.o.profile ?? null,
-      history: await this.store.decisions(),
+      history,
       allow: await this.allowList(ips),
       now: this.now(),
       ...(this.o.scenarioOf === undefined ? {} : { scenarioOf: this.o.scenarioOf }),
@@ -142,7 +148,7 @@ export class Responder {
   async applyPolicy(rec: IncidentRecord, by = 'policy'): Promise<Decision[]> {
     if (rec.status === 'false_positive' || rec.status === 'resolved') return [];
     const ips = rec.actors.filter((a) => a.kind === 'ip').map((a) => a.value);
-    const { decisions } = decide(this.o.policy, rec, await this.decideCtx(ips));
+    const { decisions } = decide(this.o.policy, rec, await this.decideCtx(ips, rec));
     for (const d of decisions) {
       await this.store.putDecision(d);
       await this.store.audit({
@@ -379,9 +385,16 @@ export class Responder {
   async expire(): Promise<Decision[]> {
     const now = this.now();
     const out: Decision[] = [];
-    for (const d of await this.store.decisions())
-      if ((d.status === 'active' || d.status === 'proposed') && d.expiresTs !== null && d.expiresTs <= now)
-        out.push(await this.setDecision(d, 'expired', 'policy', 'TTL passed'));
+    const due =
+      this.store.decisionsDue !== undefined
+        ? await this.store.decisionsDue(now)
+        : (await this.store.decisions()).filter(
+            (d) =>
+              (d.status === 'active' || d.status === 'proposed') &&
+              d.expiresTs !== null &&
+              d.expiresTs <= now,
+          );
+    for (const d of due) out.push(await this.setDecision(d, 'expired', 'policy', 'TTL passed'));
     if (out.length > 0) await this.store.commit();
     return out;
   }

@@ -14,6 +14,16 @@
  * incident ids derive from what they are, and `Responder.ingest` is idempotent, so a behaviour reported by
  * two segments updates one incident rather than opening two when its first window is the same.
  *
+ * Segments end on the wall clock (`segmentMs`), or on the event clock (`segmentEventMs`: when event time
+ * crosses a multiple of it). Event-clock segments make a replay give the same incidents at any speed, and
+ * when the length is a multiple of the detectors' windows (1, 5, 15 minutes) their boundaries fall between
+ * windows rather than inside them. With an event clock the wall timer only ends a segment that has gone idle
+ * (no events for a whole `segmentMs`), so the last events of a quiet stream are still judged.
+ *
+ * With an event store (`store`, serve's `--store`), every ingested event is also appended to it enriched
+ * (judged or not, profile or not), and the store is flushed to Parquet at each segment end, so backtests and
+ * `analyze --store` cover live traffic.
+ *
  * Without a stored profile there is nothing to judge against: events are counted and dropped until a profile
  * is stored (PUT /api/v1/profile swaps it in, finishing the current segment with the old one first).
  */
@@ -26,6 +36,7 @@ import { Enricher, type FeatureEvent } from '../features/enrich.js';
 import type { Profile } from '../profiling/profile.js';
 import type { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
+import type { EventStore } from '../store/events.js';
 
 /** What the pipeline needs of a detection run (DetectionRun; a fake in tests). */
 export interface LiveRun {
@@ -53,6 +64,8 @@ export interface PipelineStats {
   /** Events in the open segment. */
   segmentEvents: number;
   lastSegmentTs: number | null;
+  /** Events appended to the event store (null: no store). */
+  eventsStored: number | null;
 }
 
 export interface PipelineOptions {
@@ -63,8 +76,15 @@ export interface PipelineOptions {
   scanner?: SensitiveScanner | null;
   /** Called with each finished segment's incidents (when it found any). Errors are logged, not thrown. */
   onSegment: (r: SegmentResult) => Promise<void>;
-  /** Wall time between segment ends (default 5 min). */
+  /**
+   * Wall time between segment ends (default 5 min); with `segmentEventMs`, how long a segment may sit idle
+   * (no events) before it is ended anyway.
+   */
   segmentMs?: number;
+  /** End segments on the event clock instead: when event time crosses a multiple of this (ms). */
+  segmentEventMs?: number;
+  /** Also append every event (enriched) to this store; flushed at each segment end, closed with the pipeline. */
+  store?: EventStore | null;
   /** A segment ends early after this many events (default 1,000,000). */
   maxSegmentEvents?: number;
   /** Builds the run for a profile (default: a DetectionRun). */
@@ -98,20 +118,41 @@ export class DetectionPipeline implements EventSink {
   private readonly maxSegmentEvents: number;
   private readonly makeRun: NonNullable<PipelineOptions['makeRun']>;
   private readonly log: (msg: string) => void;
+  private readonly segmentEventMs: number | null;
+  /** Event time at which the open segment ends (event clock only; null before the first event). */
+  private boundary: number | null = null;
+  /** Events written since the wall timer last looked (event clock: idle detection). */
+  private writesSinceTick = 0;
+  private readonly store: EventStore | null;
+  private eventsStored = 0;
+  /** Enriched events waiting for the store (appended after each write). */
+  private readonly pending: FeatureEvent[] = [];
+  private storeFailed = false;
 
   constructor(private readonly o: PipelineOptions) {
     this.enricher = new Enricher(o.scanner ?? null);
     this.maxSegmentEvents = o.maxSegmentEvents ?? 1_000_000;
     this.makeRun = o.makeRun ?? defaultRun;
     this.log = o.log ?? (() => {});
+    this.store = o.store ?? null;
+    const ev = o.segmentEventMs;
+    if (ev !== undefined && !(Number.isFinite(ev) && ev >= 1000))
+      throw new Error(`segmentEventMs must be at least 1000 ms, got ${ev}`);
+    this.segmentEventMs = ev ?? null;
     this.profile = null;
     this.profileTs = null;
     this.load(o.profile, o.profileTs ?? null);
     this.timer = setInterval(() => {
-      if (this.segmentEvents > 0) void this.endSegment();
+      const idle = this.writesSinceTick === 0;
+      this.writesSinceTick = 0;
+      if (this.segmentEventMs !== null && !idle) return;
+      if (this.segmentEvents > 0 || (this.store !== null && this.pendingFlush)) void this.endSegment();
     }, o.segmentMs ?? 300_000);
     this.timer.unref();
   }
+
+  /** Whether the store holds appended rows not yet flushed to Parquet. */
+  private pendingFlush = false;
 
   private load(profile: Profile | null, ts: number | null): void {
     this.profile = profile;
@@ -132,16 +173,75 @@ export class DetectionPipeline implements EventSink {
   async write(events: readonly ApiEvent[]): Promise<void> {
     if (this.closed) throw new Error('the detection pipeline is closed');
     this.st.eventsSeen += events.length;
-    const run = this.run;
-    if (run === null) return;
+    this.writesSinceTick += events.length;
+    const store = this.store;
+    if (this.run === null && store === null) return;
+    const seg = this.segmentEventMs;
+    // Segment ends started inside this batch (event clock): awaited after the batch, in order.
+    const ended: Promise<SegmentResult>[] = [];
     for (const e of events) {
+      if (seg !== null) {
+        if (this.boundary === null) this.boundary = Math.floor(e.ts / seg) * seg + seg;
+        else if (e.ts >= this.boundary) {
+          // The events so far are queued for the store ahead of the segment's flush; the old run finishes
+          // now (synchronously) and a fresh one takes this event.
+          if (store !== null) void this.appendPending();
+          ended.push(this.endSegment());
+          this.boundary = Math.floor(e.ts / seg) * seg + seg;
+        }
+      }
       const fe = this.enricher.enrich(e);
+      if (store !== null) this.pending.push(fe);
+      const run = this.run;
+      if (run === null) continue;
       if (this.scorer === null) run.push(fe);
       else run.push(fe, this.scorer.score(e));
+      this.st.eventsJudged++;
+      this.segmentEvents++;
     }
-    this.st.eventsJudged += events.length;
-    this.segmentEvents += events.length;
+    if (store !== null) await this.appendPending();
+    if (ended.length > 0) await Promise.all(ended);
     if (this.segmentEvents >= this.maxSegmentEvents) await this.endSegment();
+  }
+
+  /** Store operations run one after another (a flush must not interleave with an append). */
+  private storeOps: Promise<void> = Promise.resolve();
+  private queueStore(fn: (store: EventStore) => Promise<void>): Promise<void> {
+    const store = this.store;
+    if (store === null) return Promise.resolve();
+    const next = this.storeOps.then(() => fn(store));
+    this.storeOps = next.catch(() => {});
+    return next;
+  }
+
+  /** Appends the enriched events waiting for the store (errors are logged once, not thrown: ingest goes on). */
+  private appendPending(): Promise<void> {
+    if (this.pending.length === 0) return this.storeOps;
+    const batch = this.pending.splice(0, this.pending.length);
+    return this.queueStore(async (store) => {
+      try {
+        await store.append(batch);
+        this.eventsStored += batch.length;
+        this.pendingFlush = true;
+      } catch (e) {
+        if (!this.storeFailed)
+          this.log(`live pipeline: appending to the event store failed: ${(e as Error).message}`);
+        this.storeFailed = true;
+      }
+    });
+  }
+
+  /** Writes the store's buffered rows to Parquet (after a segment, so a backtest sees what was judged). */
+  private flushStore(): Promise<void> {
+    return this.queueStore(async (store) => {
+      if (!this.pendingFlush) return;
+      this.pendingFlush = false;
+      try {
+        await store.flush();
+      } catch (e) {
+        this.log(`live pipeline: writing the event store failed: ${(e as Error).message}`);
+      }
+    });
   }
 
   /**
@@ -167,6 +267,7 @@ export class DetectionPipeline implements EventSink {
       this.lastSegmentTs = Date.now();
     }
     const next = this.chain.then(async () => {
+      await this.flushStore();
       if (result.alerts.length === 0) return;
       try {
         await this.o.onSegment(result);
@@ -196,14 +297,23 @@ export class DetectionPipeline implements EventSink {
       ...this.st,
       segmentEvents: this.segmentEvents,
       lastSegmentTs: this.lastSegmentTs,
+      eventsStored: this.store === null ? null : this.eventsStored,
     };
   }
 
-  /** Ends the last segment and stops the timer. */
+  /** Ends the last segment, stops the timer, and closes the store (its last rows written). */
   async close(): Promise<void> {
     if (this.closed) return;
-    clearInterval(this.timer);
-    await this.endSegment();
     this.closed = true;
+    clearInterval(this.timer);
+    void this.appendPending();
+    await this.endSegment();
+    await this.queueStore(async (store) => {
+      try {
+        await store.close();
+      } catch (e) {
+        this.log(`live pipeline: closing the event store failed: ${(e as Error).message}`);
+      }
+    });
   }
 }

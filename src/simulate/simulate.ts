@@ -42,6 +42,19 @@ export interface SimulateOptions {
   attackScale: number;
   /** Hours of attack-free traffic at the start (baselines); default min(6, hours / 4). */
   warmupHours?: number;
+  /**
+   * Seed of the campaigns (their plan, actors and requests); default `seed`. The site, its customers,
+   * partners and benign traffic follow `seed` alone, so stretches of one world (same seed, consecutive time
+   * windows) can carry different attacks (the live demo, src/simulate/world.ts).
+   */
+  campaignSeed?: number;
+  /**
+   * The flash sale: `auto` (default) at 20:00 on the first evening after the warm-up, else 60% into the
+   * run; `evening` only when a 20:00 falls in the run (a daily event of a continuing world); `none`.
+   */
+  flashSale?: 'auto' | 'evening' | 'none';
+  /** The 8-minute upstream incident (elevated 5xx) 35% into the post-warm-up window (default true). */
+  upstreamIncident?: boolean;
 }
 
 export interface BenignGroup {
@@ -60,7 +73,8 @@ export class Simulation {
   readonly population: Population;
   readonly plans: CampaignPlan[];
   readonly warmupEnd: number;
-  readonly flashSale: { at: number; products: number[] };
+  /** The flash sale, when the run has one. */
+  readonly flashSale: { at: number; products: number[] } | null;
   readonly benign: BenignGroup[];
   readonly sessions: number;
   private readonly forged: { line: number; campaign: string | null; kind: ForgeKind }[] = [];
@@ -88,22 +102,33 @@ export class Simulation {
     const window = end - this.warmupEnd;
     let at = Math.floor(this.warmupEnd / (24 * HOUR)) * 24 * HOUR + 20 * HOUR;
     if (at < this.warmupEnd) at += 24 * HOUR;
-    if (at > end - 20 * 60_000) at = this.warmupEnd + window * 0.6;
-    this.flashSale = { at, products: scheduleFlashSale(this.sim, this.shop, this.population, o.seed, at) };
+    const sale = o.flashSale ?? 'auto';
+    if (at > end - 20 * 60_000) at = sale === 'auto' ? this.warmupEnd + window * 0.6 : Number.NaN;
+    this.flashSale =
+      sale === 'none' || Number.isNaN(at)
+        ? null
+        : { at, products: scheduleFlashSale(this.sim, this.shop, this.population, o.seed, at) };
     // A short upstream incident: 8 minutes of elevated 5xx, benign.
     const incStart = this.warmupEnd + window * 0.35;
-    this.sim.incidents.push({ start: incStart, end: incStart + 8 * 60_000, errorRate: 0.06 });
+    if (o.upstreamIncident !== false)
+      this.sim.incidents.push({ start: incStart, end: incStart + 8 * 60_000, errorRate: 0.06 });
 
-    this.plans = planCampaigns(o.attacks, o.seed, this.warmupEnd, end);
-    for (const p of this.plans) scheduleCampaign(this.sim, this.shop, o.seed, p, o.attackScale);
+    const campaignSeed = o.campaignSeed ?? o.seed;
+    this.plans = planCampaigns(o.attacks, campaignSeed, this.warmupEnd, end);
+    for (const p of this.plans) scheduleCampaign(this.sim, this.shop, campaignSeed, p, o.attackScale);
 
+    const fs = this.flashSale;
     this.benign = [
-      {
-        id: 'flash_sale',
-        description: `a flash sale on products ${this.flashSale.products.join(', ')}: ~15% of customers within ${FLASH_SALE_MINUTES} minutes`,
-        start: at - 120_000,
-        end: at + FLASH_SALE_MINUTES * 60_000,
-      },
+      ...(fs === null
+        ? []
+        : [
+            {
+              id: 'flash_sale',
+              description: `a flash sale on products ${fs.products.join(', ')}: ~15% of customers within ${FLASH_SALE_MINUTES} minutes`,
+              start: fs.at - 120_000,
+              end: fs.at + FLASH_SALE_MINUTES * 60_000,
+            },
+          ]),
       {
         id: 'staff',
         description: "support staff reading many customers' profiles in office hours (weekdays 09:00-18:00)",
@@ -119,12 +144,16 @@ export class Simulation {
       { id: 'bingbot', description: "Bingbot from Microsoft's published ranges" },
       { id: 'monitors', description: 'health probes and metrics scrapes from inside the cluster' },
       { id: 'payment_provider', description: 'payment provider callbacks after each payment' },
-      {
-        id: 'upstream_incident',
-        description: 'an 8-minute upstream incident: about 6% of API requests fail with 5xx',
-        start: incStart,
-        end: incStart + 8 * 60_000,
-      },
+      ...(o.upstreamIncident === false
+        ? []
+        : [
+            {
+              id: 'upstream_incident',
+              description: 'an 8-minute upstream incident: about 6% of API requests fail with 5xx',
+              start: incStart,
+              end: incStart + 8 * 60_000,
+            },
+          ]),
     ];
   }
 
@@ -134,7 +163,7 @@ export class Simulation {
 
   /** Batches of requests in time order; each request's `index` is its 0-based position. */
   *run(batch = 4096): Generator<SimRequest[]> {
-    const inc = this.sim.incidents[0]!;
+    const inc = this.sim.incidents[0] ?? { start: 0, end: 0 };
     const nat = new Set(this.population.natIps);
     for (const b of this.sim.run(batch)) {
       for (const r of b) {

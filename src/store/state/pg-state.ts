@@ -22,6 +22,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import type { ActorRef } from '../../detect/types.js';
 import type { InventoryReport } from '../../inventory/catalog.js';
 import type { Profile } from '../../profiling/profile.js';
 import type { AllowEntry } from '../../respond/policy.js';
@@ -324,6 +325,27 @@ export class PgStateStore implements StateStore {
   async decisions(): Promise<Decision[]> {
     const rows = await this.check().query<IncidentRow>(
       'SELECT record::text AS record FROM decisions ORDER BY created_ts, id COLLATE "C"',
+    );
+    return rows.map((r) => fromJsonb<Decision>(r.record));
+  }
+
+  async decisionsAbout(incidentId: string, actors: readonly ActorRef[]): Promise<Decision[]> {
+    const rows = await this.check().query<IncidentRow>(
+      `SELECT record::text AS record FROM decisions
+       WHERE incident_id = $1
+          OR (scope_kind, scope_value) IN (SELECT * FROM unnest($2::text[], $3::text[]))
+       ORDER BY created_ts, id COLLATE "C"`,
+      [encText(incidentId), actors.map((a) => encText(a.kind)), actors.map((a) => encText(a.value))],
+    );
+    return rows.map((r) => fromJsonb<Decision>(r.record));
+  }
+
+  async decisionsDue(now: number): Promise<Decision[]> {
+    const rows = await this.check().query<IncidentRow>(
+      `SELECT record::text AS record FROM decisions
+       WHERE status IN ('active', 'proposed') AND expires_ts IS NOT NULL AND expires_ts <= $1
+       ORDER BY created_ts, id COLLATE "C"`,
+      [now],
     );
     return rows.map((r) => fromJsonb<Decision>(r.record));
   }
