@@ -28,6 +28,7 @@ import { registerScore } from './score.js';
 import { registerServe } from './serve.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
+import { registerWorker } from './worker.js';
 
 const version = (): string =>
   (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -448,6 +449,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   registerServe(program, io, setExit);
+  registerWorker(program, io, setExit);
 
   program
     .command('demo')
