@@ -341,10 +341,10 @@ export class Worker {
                 topic: this.topics.deadLetter,
                 key: m.key ?? undefined,
                 value: m.value ?? Buffer.alloc(0),
-                headers: {
-                  'apiwarden-reason': Buffer.from(parsed),
-                  'apiwarden-source': Buffer.from(`${m.topic}/${r}@${o}`),
-                },
+                headers: new Map([
+                  [Buffer.from('apiwarden-reason'), Buffer.from(parsed)],
+                  [Buffer.from('apiwarden-source'), Buffer.from(`${m.topic}/${r}@${o}`)],
+                ]),
               });
               continue;
             }
@@ -366,15 +366,30 @@ export class Worker {
               sentWm.set(r, m);
             }
           }
-          for (let i = 0; i < messages.length; i += 2000)
-            await this.producer.send({ messages: messages.slice(i, i + 2000) });
-          if (dead.length > 0) await this.producer.send({ messages: dead });
+          await this.sendChunked(messages);
+          for (const d of dead) await this.producer.send({ messages: [d] });
           for (const m of last.values()) await m.commit();
         }),
       (assigned) => {
         mine = assigned;
       },
     );
+  }
+
+  /** Sends in requests of at most ~512 KB (the broker refuses record batches over message.max.bytes, 1 MB). */
+  private async sendChunked(
+    messages: { topic: string; value: Buffer; key?: Buffer; partition?: number }[],
+  ): Promise<void> {
+    let from = 0;
+    let bytes = 0;
+    for (let i = 0; i < messages.length; i++) {
+      bytes += messages[i]!.value.length + 64;
+      if (bytes >= 512 * 1024 || i === messages.length - 1) {
+        await this.producer.send({ messages: messages.slice(from, i + 1) });
+        from = i + 1;
+        bytes = 0;
+      }
+    }
   }
 
   /** An event, or the reason the record cannot be one (for the dead-letter topic). */
