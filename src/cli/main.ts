@@ -24,6 +24,7 @@ import {
   runExport,
   runIncidents,
 } from './respond.js';
+import { registerRun } from './run.js';
 import { registerScore } from './score.js';
 import { registerServe } from './serve.js';
 import { runSimulate, type SimulateFlags } from './simulate.js';
@@ -450,6 +451,7 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
 
   registerServe(program, io, setExit);
   registerWorker(program, io, setExit);
+  registerRun(program, io, setExit);
 
   program
     .command('demo')
