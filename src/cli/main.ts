@@ -24,10 +24,12 @@ import {
   runExport,
   runIncidents,
 } from './respond.js';
+import { registerRun } from './run.js';
 import { registerScore } from './score.js';
 import { numberIn, registerServe, wholeNumber } from './serve.js';
 import { DEFAULT_USERS, runSimulate, type SimulateFlags } from './simulate.js';
 import { type IngestFlags, type QueryFlags, runIngest, runQuery } from './store.js';
+import { registerWorker } from './worker.js';
 
 const version = (): string =>
   (JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string }).version;
@@ -448,6 +450,8 @@ export function buildProgram(io: Io, setExit: (code: number) => void): Command {
     });
 
   registerServe(program, io, setExit);
+  registerWorker(program, io, setExit);
+  registerRun(program, io, setExit);
 
   program
     .command('demo')

@@ -247,6 +247,12 @@ export interface DetectionOptions {
    * reason on its own (docs/intel.md).
    */
   intel?: Intel;
+  /**
+   * Which detectors run (default `all`). A partitioned deployment (src/kafka/) splits them: `actors` runs
+   * every per-actor detector and no population detector, `population` only the population detector (it
+   * needs every actor's requests, so one owner sees all events).
+   */
+  detectors?: 'all' | 'actors' | 'population';
 }
 
 /** Threat-intel lookups (an IntelStore or an IntelIndex). */
@@ -312,14 +318,19 @@ export class DetectionRun {
     } satisfies DetectorContext;
     this.ctx = ctx;
     this.forged = new ForgedDetector(ctx);
-    this.add(new ThresholdDetector(this.ctx, signals));
-    if (options.rules !== undefined && options.rules.length > 0)
-      this.add(new RuleDetector(this.ctx, options.rules));
-    if (profile.models?.behaviour !== undefined)
-      this.add(new BehaviourDetector(this.ctx, profile.models.behaviour));
-    this.add(new PopulationDetector(this.ctx));
-    this.add(this.forged);
-    this.add(this.series);
+    const which = options.detectors ?? 'all';
+    if (which !== 'population') {
+      this.add(new ThresholdDetector(this.ctx, signals));
+      if (options.rules !== undefined && options.rules.length > 0)
+        this.add(new RuleDetector(this.ctx, options.rules));
+      if (profile.models?.behaviour !== undefined)
+        this.add(new BehaviourDetector(this.ctx, profile.models.behaviour));
+    }
+    if (which !== 'actors') this.add(new PopulationDetector(this.ctx));
+    if (which !== 'population') {
+      this.add(this.forged);
+      this.add(this.series);
+    }
   }
 
   private add(d: Detector): void {
@@ -343,7 +354,8 @@ export class DetectionRun {
   /** One event; `forged`: its parameter score against the param profile, when there is one. */
   push(e: FeatureEvent, forged?: { score: number; reasons: readonly Reason[] }): void {
     this.events++;
-    if (forged !== undefined && forged.score > 0) this.forged.observe(e, forged.score, forged.reasons);
+    if (forged !== undefined && forged.score > 0 && this.options.detectors !== 'population')
+      this.forged.observe(e, forged.score, forged.reasons);
     this.scenarios.see(e);
     this.see('ip', e.ip, e.ts);
     this.see('token', e.token, e.ts);
@@ -362,7 +374,7 @@ export class DetectionRun {
       if (v?.verified) this.crawlers.add(owned(e.ip));
     }
     for (let i = 0; i < this.eventDetectors.length; i++) this.eventDetectors[i]!.onEvent!(e);
-    this.engine.pushTo(e, this.onSnapshot);
+    if (this.snapshotDetectors.length > 0) this.engine.pushTo(e, this.onSnapshot);
   }
 
   private readonly onSnapshot = (s: Snapshot): void => {

@@ -1,0 +1,143 @@
+/**
+ * The same detections through Kafka as in one process. One simulated stretch (apisix JSON lines) is judged
+ * by `apiwarden analyze --profile` and by two `apiwarden worker` child processes sharing a real broker
+ * (test/support/kafka.ts), both against the same learned profile. The input topic has 2 partitions (lines
+ * keyed by client address), the keyed topic 4; the stretch ends with an end marker on both input partitions.
+ * The incidents the incident stage stored in PostgreSQL (a fresh database) must equal analyze's
+ * incidents.jsonl: the same ids, types and actors, none missing, none extra, none twice.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openState } from '../src/store/state/pg-state.js';
+import { bin } from './support/cli.js';
+import { type KafkaBroker, startKafka } from './support/kafka.js';
+import {
+  createTopic,
+  freshDatabase,
+  incidentKey,
+  lines,
+  newProducer,
+  produceLines,
+  sendEnd,
+  spawnWorker,
+  until,
+  type WorkerProc,
+} from './support/kafka-workers.js';
+
+const TOPIC = 'access';
+let kafka: KafkaBroker | undefined;
+let dir = '';
+let db: { url: string; drop: () => Promise<void> } | undefined;
+const workers: WorkerProc[] = [];
+
+beforeAll(async () => {
+  kafka = await startKafka();
+  dir = await mkdtemp(join(tmpdir(), 'aw-kafka-eq-'));
+  db = await freshDatabase('kafka_eq');
+}, 900_000);
+
+afterAll(async () => {
+  for (const w of workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  await kafka?.dispose();
+  await db?.drop().catch(() => undefined);
+  if (dir !== '') await rm(dir, { recursive: true, force: true });
+}, 120_000);
+
+describe('Kafka with 2 workers against apiwarden analyze', () => {
+  it('stores the same incidents (ids, types, actors) as one process', async () => {
+    const sim = join(dir, 'sim');
+    const s = await bin([
+      'simulate',
+      '--out',
+      sim,
+      '--hours',
+      '3',
+      '--users',
+      '500',
+      '--seed',
+      '7',
+      '--formats',
+      'apisix',
+      '--quiet',
+    ]);
+    expect(s.code, s.stderr).toBe(0);
+    const input = join(sim, 'apisix.jsonl');
+    const learned = join(dir, 'learned');
+    const a1 = await bin(['analyze', input, '--out', learned, '--quiet']);
+    expect(a1.code, a1.stderr).toBe(0);
+    const profile = join(learned, 'profile.json');
+    const judged = join(dir, 'judged');
+    const a2 = await bin(['analyze', input, '--profile', profile, '--out', judged, '--quiet']);
+    expect(a2.code, a2.stderr).toBe(0);
+    const reference = (await readFile(join(judged, 'incidents.jsonl'), 'utf8'))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l));
+    // A stretch that finds nothing would prove nothing.
+    expect(reference.length).toBeGreaterThan(3);
+
+    const broker = kafka!;
+    await createTopic(broker.bootstrap, TOPIC, 2);
+    const env = { DATABASE_URL: db!.url };
+    const args = [
+      '--brokers',
+      broker.bootstrap,
+      '--topic',
+      TOPIC,
+      '--group',
+      'eq',
+      '--format',
+      'apisix',
+      '--profile',
+      profile,
+      '--partitions',
+      '4',
+      '--segment',
+      '0',
+      '--stats-every',
+      '1s',
+    ];
+    workers.push(spawnWorker('w1', args, env), spawnWorker('w2', args, env));
+    await Promise.all(workers.map((w) => w.started));
+    const all = await lines(input);
+    const producer = newProducer(broker.bootstrap);
+    const t0 = performance.now();
+    await produceLines(
+      producer,
+      TOPIC,
+      2,
+      all,
+      (l) => (JSON.parse(l) as { client_ip: string }).client_ip,
+      undefined,
+      200,
+    );
+    await sendEnd(producer, TOPIC, 2);
+    const state = () =>
+      workers.map((w) => `${w.name}: ${JSON.stringify(w.stats)}\n${w.stderr.slice(-2000)}`).join('\n');
+    await until(
+      'the incident stage to store the stretch',
+      () => workers.some((w) => (w.stats.segmentsStored ?? 0) >= 1),
+      120_000,
+      state,
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    await new Promise<void>((resolve) => producer.close(true, () => resolve()));
+    const store = await openState({ databaseUrl: db!.url });
+    const stored = await store.incidents();
+    await store.close();
+    const routed = workers.reduce((n, w) => n + (w.stats.routed ?? 0), 0);
+    console.log(
+      `kafka equality: ${all.length} lines, ${reference.length} incidents, ${seconds.toFixed(1)} s through Kafka; ` +
+        workers.map((w) => `${w.name} ${JSON.stringify(w.stats)}`).join('; '),
+    );
+    expect(routed).toBe(all.length);
+    // Both workers did part of the work.
+    for (const w of workers) expect(w.stats.events ?? 0, state()).toBeGreaterThan(0);
+    const want = reference.map(incidentKey).sort();
+    const got = stored.map(incidentKey).sort();
+    expect(new Set(got).size).toBe(got.length);
+    expect(got).toEqual(want);
+  }, 240_000);
+});
