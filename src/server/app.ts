@@ -15,6 +15,7 @@ import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { PgStateStore } from '../store/state/pg-state.js';
 import type { ServerEnv } from './auth.js';
 import { type Change, type IngestSink, ServerContext } from './context.js';
+import { dashboardFiles } from './dashboard.js';
 import { errorBody, errorResponse, json } from './http.js';
 import { BatchParser } from './ingest.js';
 import { LiveHub, type LiveOptions } from './live.js';
@@ -23,10 +24,12 @@ import { openApiDocument } from './openapi.js';
 import { DetectionPipeline, type PipelineOptions } from './pipeline.js';
 import { type RateLimitOptions, TokenBuckets } from './ratelimit.js';
 import { adminRoutes } from './routes/admin.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { decisionRoutes } from './routes/decisions.js';
 import { documentRoutes } from './routes/documents.js';
 import { incidentRoutes } from './routes/incidents.js';
 import { auditRoutes, type IngestFn, ingestFunction, ingestRoutes, ingestStats } from './routes/live.js';
+import { type TrafficOptions, TrafficTap } from './traffic.js';
 
 export const DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024;
 export const DEFAULT_INGEST_RATE: RateLimitOptions = { perSec: 20, burst: 40 };
@@ -57,6 +60,10 @@ export interface AppOptions {
   /** Server log lines (default: stderr). */
   log?: (msg: string) => void;
   now?: () => number;
+  /** Bounds of the dashboard's in-memory read model of the traffic (traffic.ts). */
+  traffic?: TrafficOptions;
+  /** The built dashboard (default: dist/web of this package); `/` answers 503 without index.html there. */
+  dashboardDir?: string;
 }
 
 export interface ServerApp {
@@ -64,6 +71,8 @@ export interface ServerApp {
   hub: LiveHub;
   metrics: Metrics;
   sink: IngestSink;
+  /** The dashboard's read model: every ingested event and the live pipeline's alerts pass through it. */
+  traffic: TrafficTap;
   /**
    * What POST /api/v1/ingest does with a body, callable inside the process (the demo's replay): parse the
    * lines (format and envelope detected or given), count malformed ones, feed the events to the sink.
@@ -81,6 +90,7 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
   const hub = new LiveHub(o.live);
   const metrics = new Metrics(now);
   const latest = await state.latestProfile();
+  const traffic = new TrafficTap(o.traffic);
 
   let ctx: ServerContext | undefined;
   const sink: IngestSink =
@@ -94,6 +104,7 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
       ...o.pipeline,
       onSegment: async (r) => {
         for (const a of r.alerts) metrics.alerts.add([a.type]);
+        traffic.alerts(r.alerts);
         const s = ctx!;
         const res = await s.serial(() => s.responder().ingest(r.incidents, 'pipeline'));
         s.announce([
@@ -170,10 +181,17 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
   documentRoutes(app, s);
   adminRoutes(app, s);
   auditRoutes(app, s);
-  const ingest = ingestFunction(s, parser, async () => {
-    await o.quarantine?.flush();
-  });
+  const ingest = ingestFunction(
+    s,
+    parser,
+    async () => {
+      await o.quarantine?.flush();
+    },
+    traffic,
+  );
   ingestRoutes(app, s, ingest, buckets);
+  dashboardRoutes(app, s, traffic);
+  dashboardFiles(app, o.dashboardDir);
 
   // Background work: ingest statistics to the live streams, decisions past their TTL.
   const timers: NodeJS.Timeout[] = [];
@@ -205,6 +223,7 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
     hub,
     metrics,
     sink,
+    traffic,
     ingest,
     close: async () => {
       if (closed) return;

@@ -38,6 +38,12 @@ export interface Batch {
   format: string;
   detected: boolean;
   events: ApiEvent[];
+  /**
+   * The record each event was parsed from, as a line (an envelope unwrapped, an object as JSON), at the same
+   * index as its event: references into the body, not copies (whoever keeps one copies and cuts it, see
+   * traffic.ts). Null for events of a whole-document format (HAR).
+   */
+  lines: (string | null)[];
   records: number;
   blank: number;
   malformed: number;
@@ -116,6 +122,7 @@ export class BatchParser {
       format: req.format,
       detected: false,
       events: [],
+      lines: [],
       records: 0,
       blank: 0,
       malformed: 0,
@@ -141,7 +148,7 @@ export class BatchParser {
       if (p.framing !== 'document') throw new Error(`${req.format}: a document format with a line parser`);
       out.records = 1;
       p.parseDocument(text, req.source, {
-        event: (e) => this.accept(out, e),
+        event: (e) => this.accept(out, e, null),
         malformed: (pos, m, sample) => bad(pos, m, sample),
       });
       return out;
@@ -198,13 +205,14 @@ export class BatchParser {
       }
       const r = parser.parseLine(l, { source: req.source, line: n });
       if (isMalformed(r)) bad(n, r, l);
-      else this.accept(out, r);
+      else this.accept(out, r, l);
     }
     return out;
   }
 
-  private accept(out: Batch, e: ApiEvent): void {
+  private accept(out: Batch, e: ApiEvent, line: string | null): void {
     out.events.push(e);
+    out.lines.push(line);
     if (out.maxTs === null || e.ts > out.maxTs) out.maxTs = e.ts;
   }
 }

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import type { Role } from '../store/state/pg-state.js';
+import { endpointDetailQuery, openApiQuery, overviewQuery } from './routes/dashboard.js';
 import {
   assignBody,
   auditQuery,
@@ -351,6 +352,91 @@ export const ROUTES: readonly RouteDoc[] = [
     summary: 'Check the audit log’s hash chain',
     ok: { status: 200, schema: 'AuditVerify' },
   },
+  // ---- the dashboard: its files and its read model
+  {
+    method: 'get',
+    path: '/',
+    role: null,
+    tag: 'dashboard',
+    summary: 'The web dashboard (index.html; the app routes by the URL fragment)',
+    description:
+      'Served with a strict Content-Security-Policy (scripts, styles and connections from this origin only). 503 with a page saying to run `npm run build` when the dashboard is not built. The page needs no token; the API calls it makes do.',
+    ok: { status: 200, mediaType: 'text/html' },
+    errors: [503],
+  },
+  {
+    method: 'get',
+    path: '/assets/{file}',
+    role: null,
+    tag: 'dashboard',
+    summary: 'The dashboard’s hashed script, style and image files (immutable)',
+    ok: { status: 200, mediaType: 'application/octet-stream' },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/overview',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary: 'Threat posture: per-minute series, top attacked endpoints, top actors, sensitive-data exposure',
+    description:
+      'Series are per minute of event time over the read model’s horizon (default a day; `minutes` keeps the last N): requests, errors (4xx and 5xx), server errors, alerts of the live pipeline, incidents detected. The read model is in memory and starts empty at each start (docs/dashboard.md).',
+    query: overviewQuery,
+    ok: { status: 200, schema: 'Overview' },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/endpoints',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary: 'The inventory’s endpoints with live traffic, incidents, risk, and shadow / zombie flags',
+    description:
+      'Shadow: answered in live traffic but not in the stored inventory. Zombie: an older API version (`/v1/`) still called while a newer one of the same path exists. Risk: 0–100 from sensitive data, scenario, authentication, incidents and the flags, with its reasons.',
+    ok: { status: 200, schema: 'EndpointList' },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/endpoints/detail',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary:
+      'One endpoint: its inventory entry, the profile’s thresholds for it, its per-minute traffic, incidents',
+    query: endpointDetailQuery,
+    ok: { status: 200, schema: 'EndpointDetail' },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/inventory/openapi',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary: 'The latest inventory as an OpenAPI 3.1 document (a download: YAML, or JSON with format=json)',
+    query: openApiQuery,
+    ok: { status: 200, mediaType: 'application/yaml' },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/actors/{kind}/{value}',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary:
+      'An actor: its recent requests with their raw log lines, alerts, incidents, decisions, linked identities',
+    description:
+      'kind: ip, token (the 16-hex id), user or device; value URL-encoded. Recent requests and alerts come from the read model (the last requests of the most recently seen actors); 404 when nothing is known of the actor.',
+    ok: { status: 200, schema: 'ActorDetail' },
+    errors: [404],
+  },
+  {
+    method: 'get',
+    path: '/api/v1/incidents/{id}/graph',
+    role: 'viewer',
+    tag: 'dashboard',
+    summary:
+      'An incident’s actors (the first 40) and the ties seen between them (same requests, same alerts)',
+    ok: { status: 200, schema: 'IncidentGraph' },
+    errors: [404],
+  },
   // ---- users and tokens
   {
     method: 'get',
@@ -597,6 +683,129 @@ const schemas: Record<string, object> = {
   TokenList: obj({ tokens: arr(J('Token')) }),
   CreatedToken: obj({ token: J('Token'), secret: { type: 'string', description: 'shown once; keep it' } }),
   Revoked: obj({ revoked: str }),
+  Series: {
+    type: 'object',
+    description: 'Per-minute values; `ts` holds the minute starts (ms epoch, event time).',
+    properties: {
+      stepMs: int,
+      ts: arr(num),
+      requests: arr(int),
+      errors: arr(int),
+      serverErrors: arr(int),
+      alerts: arr(int),
+      incidents: arr(int),
+    },
+    required: ['stepMs', 'ts'],
+  },
+  Overview: {
+    type: 'object',
+    description: 'src/server/routes/dashboard.ts; docs/dashboard.md.',
+    properties: {
+      now: num,
+      series: J('Series'),
+      totals: { type: 'object', additionalProperties: int },
+      topEndpoints: arr(
+        obj(
+          {
+            endpoint: str,
+            incidents: int,
+            open: int,
+            actors: int,
+            severity: str,
+            requests: num,
+            alerts: int,
+            traffic: int,
+          },
+          ['endpoint', 'incidents'],
+        ),
+      ),
+      topActors: arr(
+        obj(
+          {
+            kind: str,
+            value: str,
+            incidents: int,
+            openIncidents: int,
+            severity: str,
+            types: arr(str),
+            requests: nullable(int),
+          },
+          ['kind', 'value', 'incidents'],
+        ),
+      ),
+      busiestActors: arr(
+        obj({ kind: str, value: str, requests: int, errors: int, lastTs: num, flagged: { type: 'boolean' } }),
+      ),
+      sensitive: obj({
+        endpoints: arr({ type: 'object' }),
+        byType: arr(obj({ type: str, endpoints: int, findings: int, distinctValues: int })),
+        flaggedReceived: arr(obj({ type: str, requests: int, actors: int })),
+      }),
+      inventory: nullable(obj({ id: int, ts: num, endpoints: int })),
+      ingest: { type: 'object' },
+      pipeline: nullable({ type: 'object' }),
+      readModel: { type: 'object' },
+    },
+    required: ['series', 'totals', 'topEndpoints', 'topActors', 'sensitive'],
+  },
+  EndpointRow: {
+    type: 'object',
+    properties: {
+      endpoint: str,
+      method: str,
+      template: str,
+      scenario: nullable(str),
+      auth: nullable(str),
+      sensitive: obj({ request: arr(str), response: arr(str) }),
+      inventoryRequests: int,
+      live: nullable({ type: 'object' }),
+      incidents: int,
+      risk: obj({ score: int, level: { enum: ['low', 'medium', 'high'] }, reasons: arr(str) }),
+      shadow: { type: 'boolean' },
+      zombie: { type: 'boolean' },
+      notes: arr(str),
+    },
+    required: ['endpoint', 'method', 'template', 'risk', 'shadow', 'zombie'],
+  },
+  EndpointList: obj({
+    inventory: nullable(obj({ id: int, ts: num, from: nullable(str), to: nullable(str) })),
+    endpoints: arr(J('EndpointRow')),
+  }),
+  EndpointDetail: obj(
+    {
+      endpoint: str,
+      row: nullable(J('EndpointRow')),
+      inventory: nullable({ type: 'object', description: 'the inventory entry (docs/inventory.md)' }),
+      profile: obj({ id: nullable(int), ts: nullable(num) }),
+      thresholds: arr({ type: 'object' }),
+      series: nullable(J('Series')),
+      incidents: arr(J('IncidentSummary')),
+    },
+    ['endpoint', 'thresholds', 'incidents'],
+  ),
+  ActorDetail: obj(
+    {
+      actor: J('Actor'),
+      tracked: { type: 'boolean' },
+      summary: nullable({ type: 'object' }),
+      requests: arr({
+        type: 'object',
+        description:
+          'ts, method, path, endpoint, status, userAgent, ip, token, user, device, source, line, raw',
+      }),
+      alerts: arr({ type: 'object' }),
+      incidents: arr(J('IncidentSummary')),
+      decisions: arr(J('Decision')),
+      linked: arr(obj({ kind: str, value: str, via: arr(str), incidents: arr(str) })),
+    },
+    ['actor', 'tracked', 'requests', 'alerts', 'incidents', 'decisions', 'linked'],
+  ),
+  IncidentGraph: obj({
+    incident: str,
+    nodes: arr(obj({ kind: str, value: str, requests: nullable(int), flagged: { type: 'boolean' } })),
+    edges: arr(obj({ a: int, b: int, via: arr(str) })),
+    more: int,
+  }),
 };
 
 /** A zod schema as JSON Schema for the document (the input side: what a client sends). */
@@ -678,9 +887,9 @@ export function openApiDocument(): Record<string, unknown> {
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
-    tags: ['service', 'access', 'incidents', 'decisions', 'documents', 'ingest', 'audit'].map((name) => ({
-      name,
-    })),
+    tags: ['service', 'access', 'incidents', 'decisions', 'documents', 'ingest', 'audit', 'dashboard'].map(
+      (name) => ({ name }),
+    ),
     paths,
     components: {
       securitySchemes: {

@@ -9,6 +9,7 @@ import { ApiError, errorBody, json, readBody, readQuery } from '../http.js';
 import { type Batch, type BatchParser, BatchRefused, type BatchRequest } from '../ingest.js';
 import type { TokenBuckets } from '../ratelimit.js';
 import { auditQuery, ingestQuery } from '../schemas.js';
+import type { TrafficTap } from '../traffic.js';
 
 export function auditRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
   const { state } = s;
@@ -124,19 +125,22 @@ export type IngestFn = (text: string, o: BatchRequest) => Promise<Batch>;
 
 /**
  * The one ingest path (POST /api/v1/ingest, and replays inside the process such as the demo's): parse a
- * body of log lines, count the malformed ones, hand the events to the sink, update the metrics. Throws
- * BatchRefused when the body as a whole cannot be taken (an unknown format...).
+ * body of log lines, count the malformed ones, show the events and their raw lines to the dashboard's read
+ * model (`tap`), hand the events to the sink, update the metrics. Throws BatchRefused when the body as a
+ * whole cannot be taken (an unknown format...).
  */
 export function ingestFunction(
   s: ServerContext,
   parser: BatchParser,
   afterBatch: () => Promise<void>,
+  tap: TrafficTap | null = null,
 ): IngestFn {
   const { metrics } = s;
   return async (text, o) => {
     const batch = parser.parse(text, o);
     for (const [reason, n] of Object.entries(batch.reasons)) metrics.malformed.add([reason], n);
     if (batch.malformed > 0) await afterBatch();
+    if (batch.events.length > 0) tap?.record(batch.events, batch.lines);
     if (batch.events.length > 0) await s.sink.write(batch.events);
     metrics.ingested(batch.events.length, batch.maxTs);
     return batch;
