@@ -12,7 +12,7 @@
  *   user, device)             `maxLineChars`), its last alerts, the identities seen with it, the endpoints
  *                             that answered it; at most `maxActors` actors, the least recently seen evicted
  *                             first; actors named by an alert ("flagged") are evicted only after the others
- *                             and take at most half the table; raw lines are held to `maxLineBytes` in all
+ *                             and take at most half the table; all of it held to `maxBytes` (estimated)
  *
  * A request belongs to every actor it names (its address, token, user and device): one record, shared by
  * their rings. Endpoints are the stored inventory's templates when the path matches one (so the live counts
@@ -43,8 +43,11 @@ export interface TrafficOptions {
   alertsPerActor?: number;
   /** Characters of a raw line (and of a path) kept (default 2048); longer ones are cut and marked. */
   maxLineChars?: number;
-  /** Estimated bytes of kept requests over all actors (default 48 MiB); beyond, actors are evicted. */
-  maxLineBytes?: number;
+  /**
+   * Estimated bytes of the actor tables — the actors, their kept requests and raw lines, counting two bytes
+   * per character (default 64 MiB); beyond, the least recently seen actors are evicted.
+   */
+  maxBytes?: number;
 }
 
 /** One request as the actor pages show it. */
@@ -142,8 +145,8 @@ export interface TapStats {
   actors: number;
   flaggedActors: number;
   endpoints: number;
-  /** Estimated bytes of the kept requests (what maxLineBytes bounds). */
-  requestBytes: number;
+  /** Estimated bytes of the actor tables (what maxBytes bounds). */
+  estimatedBytes: number;
   evictedActors: number;
   firstMinuteTs: number | null;
   lastMinuteTs: number | null;
@@ -159,7 +162,9 @@ const MAX_EXPLANATION = 500;
 /** Alerts naming more actors than this link each actor to the first only (not every pair). */
 const PAIRWISE_ALERT_ACTORS = 20;
 /** Estimated fixed bytes of one kept request (the object, its numbers and references). */
-const RECORD_BYTES = 160;
+const RECORD_BYTES = 200;
+/** Estimated fixed bytes of one actor (the entry, its table slot, its ring, small maps), besides requests. */
+const ACTOR_BYTES = 1200;
 
 const LINK_BIT = { traffic: 1, alert: 2 } as const;
 
@@ -198,6 +203,8 @@ class Actor {
   flagged = false;
   /** When it was last seen (the tap's clock: one tick per touch), for evicting the least recently seen. */
   tick = 0;
+  /** The tick at which it was put at the end of its table. */
+  placed = 0;
   alerts: AlertBrief[] = [];
   /** `kind\u0001value` → LINK_BIT mask. */
   links: Map<string, number> | null = null;
@@ -269,8 +276,9 @@ export class TrafficTap {
   private firstMin = Number.POSITIVE_INFINITY;
 
   private readonly endpoints = new Map<string, Endpoint>();
+  /** method → template → endpoint (the hot path's lookup; `endpoints` is by name). */
+  private readonly byMethod = new Map<string, Map<string, Endpoint>>();
   private templates: SpecTemplates | null = null;
-  private known: Set<string> = new Set();
 
   /** Per kind, in least-recently-seen order (a seen actor is moved to the end). */
   private readonly normal: Record<ActorKind, Map<string, Actor>>;
@@ -292,7 +300,7 @@ export class TrafficTap {
     this.perActor = Math.max(1, o.requestsPerActor ?? 30);
     this.alertsPerActor = Math.max(1, o.alertsPerActor ?? 20);
     this.maxLine = Math.max(64, o.maxLineChars ?? 2048);
-    this.maxBytes = Math.max(1024, o.maxLineBytes ?? 48 * 1024 * 1024);
+    this.maxBytes = Math.max(64 * 1024, o.maxBytes ?? 64 * 1024 * 1024);
     this.reqs = new Uint32Array(this.horizon);
     this.errs = new Uint32Array(this.horizon);
     this.server = new Uint32Array(this.horizon);
@@ -309,13 +317,10 @@ export class TrafficTap {
   /** The stored inventory's endpoints (`METHOD /template`): live paths are named after them. */
   setInventory(endpoints: readonly { method: string; template: string }[]): void {
     const t = new SpecTemplates();
-    const known = new Set<string>();
-    for (const e of endpoints) {
-      t.add(e.template);
-      known.add(`${e.method} ${e.template}`);
-    }
+    for (const e of endpoints) t.add(e.template);
     this.templates = endpoints.length === 0 ? null : t;
-    this.known = known;
+    // Paths now resolve to the inventory's templates: look them up afresh (counts stay with their names).
+    this.byMethod.clear();
   }
 
   private slot(min: number): number {
@@ -359,11 +364,26 @@ export class TrafficTap {
   private endpointOf(e: ApiEvent): Endpoint {
     const method = e.method.length > 16 ? '(other)' : e.method;
     let template: string | null = this.templates === null ? null : this.templates.match(e.path);
-    if (template === null || !this.known.has(`${method} ${template}`)) {
-      const p = e.path.length > 300 ? e.path.slice(0, 300) : e.path;
-      template ??= shapeTemplate(p);
+    template ??= shapeTemplate(e.path.length > 300 ? e.path.slice(0, 300) : e.path);
+    // By method, then template: no key string built per event (inventory templates are the same instances).
+    let byTemplate = this.byMethod.get(method);
+    if (byTemplate === undefined) {
+      if (this.byMethod.size >= 64) return this.other();
+      byTemplate = new Map();
+      this.byMethod.set(owned(method), byTemplate);
     }
-    const name = `${method} ${template}`;
+    let ep = byTemplate.get(template);
+    if (ep !== undefined) return ep;
+    ep = this.endpointNamed(`${method} ${template}`);
+    if (ep.name !== OTHER) byTemplate.set(owned(template), ep);
+    return ep;
+  }
+
+  private other(): Endpoint {
+    return this.endpointNamed(OTHER);
+  }
+
+  private endpointNamed(name: string): Endpoint {
     let ep = this.endpoints.get(name);
     if (ep !== undefined) return ep;
     if (this.endpoints.size >= this.maxEndpoints) {
@@ -433,7 +453,8 @@ export class TrafficTap {
       this.lastSourceOwned = owned(e.origin.source);
     }
     const size =
-      RECORD_BYTES + path.length + (line?.length ?? 0) + (ua === prev?.userAgent ? 0 : (ua?.length ?? 0));
+      RECORD_BYTES +
+      2 * (path.length + (line?.length ?? 0) + (ua === prev?.userAgent ? 0 : (ua?.length ?? 0)));
     const rec = new Req(
       e.ts,
       e.method.length > 16 ? e.method.slice(0, 16) : e.method,
@@ -506,21 +527,19 @@ export class TrafficTap {
     if (value.length > MAX_VALUE) value = value.slice(0, MAX_VALUE);
     const f = this.flagged[kind].get(value);
     if (f !== undefined) {
-      this.flagged[kind].delete(value);
-      this.flagged[kind].set(f.value, f);
       f.tick = ++this.clock;
       return f;
     }
     const m = this.normal[kind];
     let a = m.get(value);
     if (a !== undefined) {
-      m.delete(value);
-      m.set(a.value, a);
       a.tick = ++this.clock;
       return a;
     }
     a = new Actor(kind, owned(value));
-    a.tick = ++this.clock;
+    a.tick = a.placed = ++this.clock;
+    a.bytes = ACTOR_BYTES + 2 * a.value.length;
+    this.bytes += a.bytes;
     m.set(a.value, a);
     this.normalCount++;
     return a;
@@ -533,11 +552,22 @@ export class TrafficTap {
     }
   }
 
+  /**
+   * Tables are in order of placement, not of last sight (moving an actor on every request costs a delete and
+   * an insert): an actor at the front that was seen since it was placed gets a second chance, moved to the
+   * end. The front is then the least recently seen of its table; the oldest front of the four kinds goes.
+   */
   private evictOldest(tables: Record<ActorKind, Map<string, Actor>>): boolean {
-    // The oldest entry of each kind's table is its first; the least recently seen of those goes.
     let victim: Actor | undefined;
     for (const k of ACTOR_KINDS) {
-      const first = tables[k].values().next().value as Actor | undefined;
+      const t = tables[k];
+      let first = t.values().next().value as Actor | undefined;
+      while (first !== undefined && first.tick !== first.placed) {
+        t.delete(first.value);
+        t.set(first.value, first);
+        first.placed = first.tick;
+        first = t.values().next().value as Actor | undefined;
+      }
       if (first !== undefined && (victim === undefined || first.tick < victim.tick)) victim = first;
     }
     if (victim === undefined) return false;
@@ -616,9 +646,13 @@ export class TrafficTap {
     if (a !== undefined) {
       this.normal[ref.kind].delete(value);
       this.normalCount--;
-    } else a = new Actor(ref.kind, owned(value));
+    } else {
+      a = new Actor(ref.kind, owned(value));
+      a.bytes = ACTOR_BYTES + 2 * a.value.length;
+      this.bytes += a.bytes;
+    }
     a.flagged = true;
-    a.tick = ++this.clock;
+    a.tick = a.placed = ++this.clock;
     this.flagged[ref.kind].set(a.value, a);
     this.flaggedCount++;
     while (this.flaggedCount > Math.floor(this.maxActors / 2)) this.evictOldest(this.flagged);
@@ -756,7 +790,7 @@ export class TrafficTap {
       actors: this.normalCount + this.flaggedCount,
       flaggedActors: this.flaggedCount,
       endpoints: this.endpoints.size,
-      requestBytes: this.bytes,
+      estimatedBytes: this.bytes,
       evictedActors: this.evicted,
       firstMinuteTs: none ? null : this.firstMin * MINUTE_MS,
       lastMinuteTs: none ? null : this.latestMin * MINUTE_MS,

@@ -24,7 +24,7 @@ import { listen } from '../../src/server/listen.js';
 import { ATTACK_TYPES } from '../../src/simulate/attacks.js';
 import { render } from '../../src/simulate/render.js';
 import { simulatedEvents } from '../../src/simulate/replay.js';
-import { DEFAULT_START, Simulation, type SimulateOptions } from '../../src/simulate/simulate.js';
+import { DEFAULT_START, type SimulateOptions, Simulation } from '../../src/simulate/simulate.js';
 import { EventStore } from '../../src/store/events.js';
 import { openState } from '../../src/store/state/pg-state.js';
 
@@ -96,7 +96,11 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
     const store = new EventStore(storeDir);
     const storeEnricher = new Enricher(new SensitiveScanner());
     const replay = async (lines: string[]) => {
-      const b = await server.ingest(lines.join('\n'), { format: 'apisix', envelope: 'none', source: 'replay' });
+      const b = await server.ingest(lines.join('\n'), {
+        format: 'apisix',
+        envelope: 'none',
+        source: 'replay',
+      });
       await store.append(b.events.map((e) => storeEnricher.enrich(e)));
     };
     let lines: string[] = [];

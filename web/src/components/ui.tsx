@@ -93,9 +93,9 @@ export function Section({
   children: ComponentChildren;
   actions?: ComponentChildren;
 }) {
-  const hid = id ?? `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}`;
+  const hid = id === undefined ? `s-${title.toLowerCase().replace(/[^a-z0-9]+/g, '-')}` : `${id}-title`;
   return (
-    <section class="panel" aria-labelledby={hid}>
+    <section class="panel" id={id} aria-labelledby={hid}>
       <div class="panel-head">
         <h2 id={hid}>{title}</h2>
         {actions === undefined ? null : <div class="panel-actions">{actions}</div>}
