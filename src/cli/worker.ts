@@ -46,7 +46,8 @@ function need(v: string | undefined, flag: string, what: string): string {
 function durationFlag(v: string | undefined, flag: string, def: number, allowZero: boolean): number {
   if (v === undefined) return def;
   if (allowZero && v.trim() === '0') return 0;
-  const ms = parseDuration(v);
+  const msOnly = /^(\d+)\s*ms$/.exec(v.trim());
+  const ms = msOnly !== null ? Number(msOnly[1]) : parseDuration(v);
   if (ms === null || ms <= 0)
     throw new CliError(
       `${flag} must be a duration such as 500ms, 10s or 5m${allowZero ? ', or 0' : ''}, got '${v}'`,

@@ -274,6 +274,8 @@ export class Worker {
     const sentWm = new Map<number, number>();
     const lastSeen = new Map<number, number>();
     const idleSent = new Set<number>();
+    /** Per input partition, the offset after the last record routed. */
+    const nextOffset = new Map<number, bigint>();
     let mine = new Set<number>();
     const R = this.R;
     const P = this.P;
@@ -301,7 +303,11 @@ export class Worker {
             messages.push(...control({ k: 'w', r, R, wm: m }));
             sentWm.set(r, m);
           }
-          if (now - (lastSeen.get(r) ?? now) >= this.o.idleMs && !idleSent.has(r)) {
+          if (
+            now - (lastSeen.get(r) ?? now) >= this.o.idleMs &&
+            !idleSent.has(r) &&
+            (await this.caughtUp(r, nextOffset.get(r)))
+          ) {
             messages.push(...control({ k: 'i', r, R }));
             idleSent.add(r);
           }
@@ -327,6 +333,7 @@ export class Worker {
             last.set(r, m);
             lastSeen.set(r, now);
             idleSent.delete(r);
+            nextOffset.set(r, m.offset + 1n);
             const o = Number(m.offset);
             const ctl = headerOf(m, CONTROL_HEADER);
             if (ctl === 'end') {
@@ -374,6 +381,30 @@ export class Worker {
         mine = assigned;
       },
     );
+  }
+
+  /**
+   * Whether this router has routed everything input partition r holds: a quiet partition is idle only then.
+   * Quiet because the broker is unreachable (a restart) is not idle: the check fails and the merge keeps
+   * waiting, so the order of events survives an outage.
+   */
+  private async caughtUp(r: number, next: bigint | undefined): Promise<boolean> {
+    const consumer = this.consumers.find((c) => c.groupId === this.o.group);
+    if (consumer === undefined) return false;
+    try {
+      const end = (await consumer.listOffsets({ topics: [this.o.topic] })).get(this.o.topic)?.[r];
+      if (end === undefined) return false;
+      let pos = next;
+      if (pos === undefined) {
+        const committed = (
+          await consumer.listCommittedOffsets({ topics: [{ topic: this.o.topic, partitions: [r] }] })
+        ).get(this.o.topic)?.[r];
+        pos = committed === undefined || committed < 0n ? 0n : committed;
+      }
+      return pos >= end;
+    } catch {
+      return false;
+    }
   }
 
   /** Sends in requests of at most ~512 KB (the broker refuses record batches over message.max.bytes, 1 MB). */

@@ -60,8 +60,11 @@ export function spawnWorker(name: string, args: string[], env: Record<string, st
     stderr: '',
     stats: {},
     exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    started: new Promise((resolve) => {
+    started: new Promise((resolve, reject) => {
       resolveStarted = resolve;
+      child.on('exit', (code) =>
+        reject(new Error(`worker ${name} exited (${code}) before starting:\n${w.stderr}`)),
+      );
     }),
   };
   let buf = '';
