@@ -1,6 +1,6 @@
 /**
  * The dashboard end to end in headless Chromium against a live server with real detections
- * (test/support/dashboard-fixture.ts, the shape of the demo's startLiveDemo): sign in with a token, open
+ * (the demo itself: startLiveDemo, what `npm start` runs): sign in with a token, open
  * every page, walk an incident through the SOP (triage, confirm, backtest its proposed decision, approve it
  * → mitigated, resolve), mark another a false positive, read an actor's raw lines, see the decision active
  * and expiring, download the exported nginx and ModSecurity rules through the page and find the blocked
@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LiveDemo, startLiveDemo } from '../src/cli/demo.js';
 import {
   api,
   ensureDashboardBuilt,
@@ -21,10 +22,10 @@ import {
   screenshot,
   tokenFor,
 } from './support/dashboard-browser.js';
-import { type LiveDemo, startLiveDemo } from './support/dashboard-fixture.js';
 
 let dir: string;
 let demo: LiveDemo;
+let base: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -40,12 +41,28 @@ beforeAll(async () => {
   await ensureDashboardBuilt();
   browser = await launchChromium();
   dir = await mkdtemp(join(tmpdir(), 'aw-dash-e2e-'));
-  demo = await startLiveDemo({ host: '127.0.0.1', port: 0, dataDir: dir, seed: 7, users: 300 });
+  // The demo itself (npm start), small and fast: 4 simulated hours of history, one 2-hour stretch with every
+  // attack campaign replayed at 2,400x; the pages are read once the stretch is in (no traffic moving under
+  // the clicks).
+  demo = await startLiveDemo({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: dir,
+    seed: 7,
+    users: 1500,
+    historyHours: 4,
+    stretchHours: 2,
+    segmentMinutes: 5,
+    speed: 2400,
+    stretches: 1,
+  });
   await demo.ready;
+  await demo.finished;
+  base = demo.baseUrl;
   ({ context, page, watch } = await openPage(browser));
 
   // Pick from what the detection found: an incident with a proposed block of one IPv4 address.
-  const proposed = await api(demo.url, demo.adminToken, 'GET', '/api/v1/decisions?status=proposed&limit=500');
+  const proposed = await api(base, demo.adminToken, 'GET', '/api/v1/decisions?status=proposed&limit=500');
   expect(proposed.status).toBe(200);
   type D = {
     id: string;
@@ -63,7 +80,7 @@ beforeAll(async () => {
   decisionId = pick!.id;
   incidentId = pick!.incidentId!;
   blocked = pick!.scope.value;
-  const all = await api(demo.url, demo.adminToken, 'GET', '/api/v1/incidents?status=new&limit=500');
+  const all = await api(base, demo.adminToken, 'GET', '/api/v1/incidents?status=new&limit=500');
   otherId = (all.body.items as { id: string }[]).find((i) => i.id !== incidentId)!.id;
   expect(otherId).toBeDefined();
 }, 90_000);
@@ -76,7 +93,7 @@ afterAll(async () => {
 });
 
 const go = async (hash: string) => {
-  await page.goto(`${demo.url}/${hash}`);
+  await page.goto(`${base}/${hash}`);
 };
 const statusBadge = () => page.locator('h1 .badge-status');
 
@@ -99,7 +116,7 @@ describe('the dashboard in a browser', () => {
 
   it('takes #token= from the address and removes it from the address bar', async () => {
     const p = await context.newPage();
-    await p.goto(`${demo.url}/#token=${encodeURIComponent(demo.adminToken)}`);
+    await p.goto(`${base}/#token=${encodeURIComponent(demo.adminToken)}`);
     await p.waitForSelector('[data-kpi="Requests"]');
     expect(p.url()).not.toContain(demo.adminToken);
     expect(p.url()).not.toContain('token=');
@@ -169,16 +186,12 @@ describe('the dashboard in a browser', () => {
     const row = page.locator(`tr[data-decision="${decisionId}"]`);
     await row.locator('button:text("Backtest")').click();
     await page.waitForSelector('.backtest, .backtest-row .error');
-    if (demo.storeDir !== undefined) {
-      const hit = Number(await page.getAttribute('[data-backtest-requests]', 'data-backtest-requests'));
-      expect(
-        hit,
-        'the backtest over the event store found the requests of the blocked address',
-      ).toBeGreaterThan(0);
-    } else {
-      // A demo without an event store: the page shows the server's clear refusal.
-      expect(await page.textContent('.backtest-row')).toMatch(/--store/);
-    }
+    // The demo keeps an event store (history + the replayed traffic): the backtest counts real requests.
+    const hit = Number(await page.getAttribute('[data-backtest-requests]', 'data-backtest-requests'));
+    expect(
+      hit,
+      'the backtest over the event store found the requests of the blocked address',
+    ).toBeGreaterThan(0);
     await screenshot(page, '07-incident-backtest');
 
     await row.locator('button:text("Approve")').click();
@@ -236,16 +249,16 @@ describe('the dashboard in a browser', () => {
   });
 
   it('a viewer reads everything and gets no write buttons', async () => {
-    const viewer = await tokenFor(demo.url, demo.adminToken, 'e2e-viewer', 'viewer');
+    const viewer = await tokenFor(base, demo.adminToken, 'e2e-viewer', 'viewer');
     const p = await context.newPage();
-    await p.goto(`${demo.url}/#token=${encodeURIComponent(viewer)}`);
+    await p.goto(`${base}/#token=${encodeURIComponent(viewer)}`);
     await p.waitForSelector('[data-kpi="Requests"]');
     expect(await p.textContent('.readonly')).toMatch(/viewer/);
-    await p.goto(`${demo.url}/#/incidents/${encodeURIComponent(otherId)}`);
+    await p.goto(`${base}/#/incidents/${encodeURIComponent(otherId)}`);
     await p.waitForSelector('h1 .badge-status');
     expect(await p.locator('button[data-transition]').count()).toBe(0);
     expect(await p.locator('button:text("Approve")').count()).toBe(0);
-    await p.goto(`${demo.url}/#/decisions`);
+    await p.goto(`${base}/#/decisions`);
     await p.waitForSelector('#active-table');
     expect(await p.locator('#active-table button').count()).toBe(0);
     await p.close();

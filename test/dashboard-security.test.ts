@@ -25,9 +25,9 @@ import { join, relative } from 'node:path';
 import { Hono } from 'hono';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEMO_LIVE_START, type LiveDemo, startLiveDemo } from '../src/cli/demo.js';
 import { DASHBOARD_CSP, dashboardFiles } from '../src/server/dashboard.js';
 import { ROUTES } from '../src/server/openapi.js';
-import { DEFAULT_START } from '../src/simulate/simulate.js';
 import {
   api,
   ensureDashboardBuilt,
@@ -38,7 +38,6 @@ import {
   screenshot,
   tokenFor,
 } from './support/dashboard-browser.js';
-import { type LiveDemo, startLiveDemo } from './support/dashboard-fixture.js';
 
 const IP = '203.0.113.66';
 const UA = '<script>window.__pwned=1</script>';
@@ -47,10 +46,12 @@ const USER = '<script>window.__pwned=3</script>';
 const EXPLANATION = `${IP} fetched ${PATH} as <img src=x onerror="window.__pwned=4"> with <b>${UA}</b>`;
 const INCIDENT = 'inc-xss-0000000000000001';
 /** Two minutes before the end of the fixture's simulated six hours: inside the read model's window. */
-const TS = DEFAULT_START + 6 * 3_600_000 - 120_000;
+/** Just after the demo's replayed stretch (2 simulated hours from DEMO_LIVE_START): the newest traffic. */
+const TS = DEMO_LIVE_START + 2 * 3_600_000 + 60_000;
 
 let dir: string;
 let demo: LiveDemo;
+let base: string;
 let browser: Browser;
 let context: BrowserContext;
 let page: Page;
@@ -81,17 +82,33 @@ beforeAll(async () => {
   await ensureDashboardBuilt();
   browser = await launchChromium();
   dir = await mkdtemp(join(tmpdir(), 'aw-dash-sec-'));
-  demo = await startLiveDemo({ host: '127.0.0.1', port: 0, dataDir: dir, seed: 11, users: 150 });
+  // The demo itself (npm start), small and fast: 4 simulated hours of history, one 2-hour stretch with every
+  // attack campaign replayed at 2,400x; the pages are read once the stretch is in (no traffic moving under
+  // the clicks).
+  demo = await startLiveDemo({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: dir,
+    seed: 11,
+    users: 1000,
+    historyHours: 4,
+    stretchHours: 2,
+    segmentMinutes: 5,
+    speed: 2400,
+    stretches: 1,
+  });
   await demo.ready;
-  const analyst = await tokenFor(demo.url, demo.adminToken, 'sec-analyst', 'analyst');
+  await demo.finished;
+  base = demo.baseUrl;
+  const analyst = await tokenFor(base, demo.adminToken, 'sec-analyst', 'analyst');
 
   // Through the HTTP ingest, as a shipper would send it.
   const body = Array.from({ length: 12 }, (_, i) => apisixLine(i)).join('\n');
-  const ing = await api(demo.url, analyst, 'POST', '/api/v1/ingest?format=apisix', body);
+  const ing = await api(base, analyst, 'POST', '/api/v1/ingest?format=apisix', body);
   expect(ing.status, ing.text).toBe(200);
   expect(ing.body.accepted).toBe(12);
 
-  const imp = await api(demo.url, analyst, 'POST', '/api/v1/incidents/import', {
+  const imp = await api(base, analyst, 'POST', '/api/v1/incidents/import', {
     incidents: [
       {
         id: INCIDENT,
@@ -119,7 +136,7 @@ beforeAll(async () => {
   expect(imp.status, imp.text).toBe(200);
 
   ({ context, page, watch } = await openPage(browser));
-  await page.goto(`${demo.url}/#token=${encodeURIComponent(demo.adminToken)}`);
+  await page.goto(`${base}/#token=${encodeURIComponent(demo.adminToken)}`);
   await page.waitForSelector('[data-kpi="Requests"]');
 }, 90_000);
 
@@ -144,7 +161,7 @@ const text = (p: Page) => p.evaluate('document.body.textContent') as Promise<str
 
 describe('attacker strings in the browser', () => {
   it('actor page: the user agent and the path are shown as text in the timeline and the raw lines', async () => {
-    await page.goto(`${demo.url}/#/actors/ip/${encodeURIComponent(IP)}`);
+    await page.goto(`${base}/#/actors/ip/${encodeURIComponent(IP)}`);
     await page.waitForSelector('ol.raw-lines pre.raw');
     const body = await text(page);
     expect(body).toContain(UA);
@@ -160,7 +177,7 @@ describe('attacker strings in the browser', () => {
   });
 
   it('incidents list and incident page: explanation, actors graph, evidence', async () => {
-    await page.goto(`${demo.url}/#/incidents`);
+    await page.goto(`${base}/#/incidents`);
     await page.waitForSelector(`tr[data-incident="${INCIDENT}"]`);
     expect(await page.locator(`tr[data-incident="${INCIDENT}"] td.explain`).textContent()).toContain(
       '<img src=x onerror="window.__pwned=4">',
@@ -168,7 +185,7 @@ describe('attacker strings in the browser', () => {
     await assertInert(page);
     await screenshot(page, 'sec-02-incidents');
 
-    await page.goto(`${demo.url}/#/incidents/${INCIDENT}`);
+    await page.goto(`${base}/#/incidents/${INCIDENT}`);
     await page.waitForSelector('.graph-svg .node');
     expect(await page.textContent('.explain-lead')).toBe(EXPLANATION);
     // SVG text nodes in the actors graph.
@@ -183,7 +200,7 @@ describe('attacker strings in the browser', () => {
   });
 
   it('inventory and endpoint page: the path is a shadow endpoint, shown as text', async () => {
-    await page.goto(`${demo.url}/#/inventory`);
+    await page.goto(`${base}/#/inventory`);
     await page.waitForSelector('table.inventory tbody tr');
     const row = page.locator('table.inventory tbody tr', { hasText: PATH });
     expect(await row.count()).toBe(1);
@@ -199,7 +216,7 @@ describe('attacker strings in the browser', () => {
 
   it('overview and decisions pages stay inert with the payloads in the data', async () => {
     for (const hash of ['#/', '#/decisions']) {
-      await page.goto(`${demo.url}/${hash}`);
+      await page.goto(`${base}/${hash}`);
       await page.waitForLoadState('networkidle');
       await assertInert(page);
     }
@@ -208,7 +225,7 @@ describe('attacker strings in the browser', () => {
 
 describe('Content-Security-Policy', () => {
   it('is the strict policy on the page and on its assets', async () => {
-    const res = await fetch(`${demo.url}/`);
+    const res = await fetch(`${base}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-security-policy')).toBe(
       "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
@@ -222,16 +239,16 @@ describe('Content-Security-Policy', () => {
     expect(html).not.toMatch(/<style|\sstyle=/i);
     const js = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
     expect(js).toBeDefined();
-    const asset = await fetch(demo.url + js!);
+    const asset = await fetch(base + js!);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('content-type')).toMatch(/javascript/);
     expect(asset.headers.get('cache-control')).toMatch(/immutable/);
-    const missing = await fetch(`${demo.url}/assets/nope.js`);
+    const missing = await fetch(`${base}/assets/nope.js`);
     expect(missing.status).toBe(404);
   });
 
   it('is enforced by the browser: an inline script added at run time does not run', async () => {
-    await page.goto(`${demo.url}/#/`);
+    await page.goto(`${base}/#/`);
     await page.waitForSelector('[data-kpi="Requests"]');
     const violated = await page.evaluate(`new Promise((resolve) => {
       document.addEventListener('securitypolicyviolation', (e) => resolve(e.violatedDirective), { once: true });
