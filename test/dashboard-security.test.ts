@@ -174,6 +174,11 @@ describe('attacker strings in the browser', () => {
     expect(await page.locator('a.actor', { hasText: USER }).count()).toBeGreaterThan(0);
     await assertInert(page);
     await screenshot(page, 'sec-01-actor');
+    // Its page: the name (with a '/') travels encoded in the fragment and the API path.
+    await page.locator('a.actor', { hasText: USER }).first().click();
+    await page.waitForSelector(`tr[data-incident="${INCIDENT}"]`);
+    expect(await page.textContent('h1 .mono')).toBe(USER);
+    await assertInert(page);
   });
 
   it('incidents list and incident page: explanation, actors graph, evidence', async () => {

@@ -197,13 +197,6 @@ export function DecisionsPage({ canWrite }: { canWrite: boolean }) {
               table(expiring, null, 'expiring-table')
             )}
           </Section>
-          <Section title={`Awaiting approval (${proposed.length})`} id="proposed">
-            {proposed.length === 0 ? (
-              <Empty>Nothing waits for approval.</Empty>
-            ) : (
-              table(proposed, 'approve', 'proposed-table')
-            )}
-          </Section>
           <Section
             title="Exported rules"
             id="export"
@@ -271,6 +264,13 @@ export function DecisionsPage({ canWrite }: { canWrite: boolean }) {
                   </details>
                 )}
               </>
+            )}
+          </Section>
+          <Section title={`Awaiting approval (${proposed.length})`} id="proposed">
+            {proposed.length === 0 ? (
+              <Empty>Nothing waits for approval.</Empty>
+            ) : (
+              table(proposed, 'approve', 'proposed-table')
             )}
           </Section>
           <Section title={`Ended (${ended.length})`} id="ended">
