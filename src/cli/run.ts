@@ -55,7 +55,7 @@ export async function runRun(files: string[], f: RunFlags, io: Io): Promise<numb
   if (ruleProblems.length > 0) throw new CliError(`${f.config}: ${ruleProblems.join('\n')}`, 2);
   const profile = await loadProfileFile(f.profile);
   const store = await openStateStore(f.state ?? DEFAULT_STATE);
-  const responder = new Responder(store, { policy: config.response, profile });
+  const responder = new Responder(store, { policy: config.response, profile, mergeOpen: true });
   const log = (m: string) => io.stderr.write(`${m}\n`);
   const pipeline = new DetectionPipeline({
     profile,

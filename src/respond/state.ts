@@ -35,6 +35,8 @@ export interface IncidentRecord extends Incident {
   updatedTs: number;
   /** When it entered each status it went through (the latest time for each). */
   statusTs: Partial<Record<IncidentStatus, number>>;
+  /** Ids of later detections folded into this open incident (live segments; `Responder` `mergeOpen`). */
+  merged?: string[];
 }
 
 export interface AuditEntry {
@@ -62,6 +64,11 @@ export interface StateStore {
    * state holds tens of thousands).
    */
   decisionsAbout?(incidentId: string, actors: readonly ActorRef[]): Promise<Decision[]>;
+  /**
+   * Optional: open incidents (not resolved, not a false positive) naming any of `actors`, oldest first (else
+   * the Responder filters every incident). Used to fold a live segment's incident into an open one.
+   */
+  openIncidentsWith?(actors: readonly ActorRef[]): Promise<IncidentRecord[]>;
   /** Optional: active or proposed decisions whose TTL ended at `now` or before (else read from all). */
   decisionsDue?(now: number): Promise<Decision[]>;
   putDecision(d: Decision): Promise<void>;

@@ -68,11 +68,16 @@ function profile(): Profile {
   };
 }
 
-async function responder(policy = defaultPolicy(), prof: Profile | null = null) {
+async function responder(policy = defaultPolicy(), prof: Profile | null = null, mergeOpen = false) {
   const dir = await mkdtemp(join(tmpdir(), 'aw-state-'));
   let now = T0 + 3_600_000;
   const store = await FileStateStore.open(dir);
-  const r = new Responder(store, { policy, profile: prof, now: () => now });
+  const r = new Responder(store, {
+    policy,
+    profile: prof,
+    now: () => now,
+    ...(mergeOpen ? { mergeOpen } : {}),
+  });
   return { dir, store, r, tick: (ms: number) => (now += ms), now: () => now };
 }
 
@@ -185,6 +190,70 @@ describe('policy', () => {
       'config allow.cidrs 10.0.0.0/8',
       'published googlebot range',
     ]);
+  });
+});
+
+describe('live segments fold into open incidents (mergeOpen)', () => {
+  const segment = (n: number, ips: string[], over: Partial<Alert> = {}) =>
+    groupIncidents([
+      alert({
+        id: `seg${n}`,
+        actors: ips.map(ip),
+        firstEventTs: T0 + n * 300_000,
+        detectedTs: T0 + n * 300_000 + 60_000,
+        lastEventTs: T0 + n * 300_000 + 240_000,
+        requests: 50,
+        ...over,
+      }),
+    ]);
+
+  it('one behaviour over three segments is one incident; new actors get decisions, not a new offence', async () => {
+    const policy = responseSchema.parse({ rules: [{ action: 'block', ttl: '1h' }] });
+    const { r, store } = await responder(policy, null, true);
+    const first = await r.ingest(segment(0, ['198.51.100.1']), 'pipeline');
+    expect(first.created).toHaveLength(1);
+    const id = first.created[0]!.id;
+    const second = await r.ingest(segment(1, ['198.51.100.1', '198.51.100.2']), 'pipeline');
+    expect(second.created).toHaveLength(0);
+    expect(second.updated.map((u) => u.id)).toEqual([id]);
+    // The new address is decided on; the known one is not decided again (and not escalated).
+    expect(second.decisions.map((d) => [d.scope.value, d.offence])).toEqual([['198.51.100.2', 1]]);
+    await r.ingest(segment(2, ['198.51.100.1'], { severity: 'high', type: 'high_frequency' }), 'pipeline');
+    // The same segment reported again changes nothing.
+    const again = await r.ingest(segment(2, ['198.51.100.1'], { severity: 'high' }), 'pipeline');
+    expect([again.created.length, again.updated.length, again.decisions.length]).toEqual([0, 0, 0]);
+    const all = await store.incidents();
+    expect(all).toHaveLength(1);
+    expect(all[0]).toMatchObject({
+      id,
+      requests: 150,
+      firstEventTs: T0,
+      lastEventTs: T0 + 2 * 300_000 + 240_000,
+      severity: 'high',
+      actors: [ip('198.51.100.1'), ip('198.51.100.2')],
+    });
+    expect(all[0]!.merged).toHaveLength(2);
+    expect(all[0]!.alerts).toEqual(['seg0', 'seg1', 'seg2']);
+    expect((await store.decisions()).map((d) => [d.scope.value, d.offence]).sort()).toEqual([
+      ['198.51.100.1', 1],
+      ['198.51.100.2', 1],
+    ]);
+    expect((await store.auditLog()).filter((e) => e.action === 'incident.updated')).toHaveLength(2);
+  });
+
+  it('does not fold into a resolved incident, nor across types, nor without the option', async () => {
+    const { r, store } = await responder(defaultPolicy(), null, true);
+    const a = (await r.ingest(segment(0, ['198.51.100.1']), 'pipeline')).created[0]!;
+    await r.transition(a.id, 'false_positive', { by: 'al' });
+    expect((await r.ingest(segment(1, ['198.51.100.1']), 'pipeline')).created).toHaveLength(1);
+    expect(
+      (await r.ingest(segment(2, ['198.51.100.1'], { type: 'scanner' }), 'pipeline')).created,
+    ).toHaveLength(1);
+    expect(await store.incidents()).toHaveLength(3);
+    const plain = await responder();
+    await plain.r.ingest(segment(0, ['198.51.100.1']));
+    await plain.r.ingest(segment(1, ['198.51.100.1']));
+    expect(await plain.store.incidents()).toHaveLength(2);
   });
 });
 

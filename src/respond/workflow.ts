@@ -8,7 +8,7 @@
  */
 import { stableId } from '../detect/alerts.js';
 import type { Incident, IncidentStatus } from '../detect/incidents.js';
-import type { ActorRef } from '../detect/types.js';
+import { type ActorRef, actorKey, SEVERITIES } from '../detect/types.js';
 import { CrawlerDnsVerifier } from '../enrich/crawler-dns.js';
 import type { Profile } from '../profiling/profile.js';
 import { type AllowEntry, AllowList, type DecideContext, decide, type ResponsePolicy } from './policy.js';
@@ -38,6 +38,13 @@ export interface ResponderOptions {
   crawlerDns?: {
     verifyMany(ips: Iterable<string>): Promise<ReadonlyMap<string, { crawler: string; host: string }>>;
   };
+  /**
+   * Fold a new incident into an open one (not resolved, not a false positive) that shares an actor and a
+   * type, instead of opening another: the live pipeline judges traffic in segments, and one behaviour that
+   * goes on for an hour would otherwise be a new incident (and a new offence) every segment. Off for
+   * `analyze --state` and imports, whose incidents come from one run over the whole input.
+   */
+  mergeOpen?: boolean;
 }
 
 export interface IngestResult {
@@ -96,8 +103,30 @@ export class Responder {
   async ingest(incidents: readonly Incident[], by = 'analyze'): Promise<IngestResult> {
     const out: IngestResult = { created: [], updated: [], decisions: [] };
     const now = this.now();
+    const folded: IncidentRecord[] = [];
     for (const inc of incidents) {
       const old = await this.store.incident(inc.id);
+      const into = old === undefined && this.o.mergeOpen === true ? await this.openMatch(inc) : undefined;
+      if (into !== undefined) {
+        // Already folded in (a segment reported again): nothing new.
+        if (into.merged?.includes(inc.id) === true) continue;
+        const rec = foldInto(into, inc, now);
+        await this.store.putIncident(rec);
+        await this.store.audit({
+          ts: now,
+          by,
+          action: 'incident.updated',
+          target: rec.id,
+          data: {
+            merged: inc.id,
+            lastEventTs: rec.lastEventTs,
+            requests: rec.requests,
+            actors: rec.actors.length,
+          },
+        });
+        folded.push(rec);
+        continue;
+      }
       if (old === undefined) {
         const rec: IncidentRecord = {
           ...inc,
@@ -139,9 +168,42 @@ export class Responder {
       });
       out.updated.push(rec);
     }
+    if (folded.length > 0) {
+      // The latest version of each incident a fold touched (one may take several in a batch); new actors in
+      // it get the policy's decisions (those already decided are skipped, and a fold is not a new offence).
+      const latest = new Map<string, IncidentRecord>();
+      for (const r of folded) latest.set(r.id, r);
+      out.created = out.created.map((r) => latest.get(r.id) ?? r);
+      const created = new Set(out.created.map((r) => r.id));
+      for (const r of latest.values()) {
+        if (created.has(r.id)) continue;
+        out.updated = out.updated.filter((u) => u.id !== r.id);
+        out.updated.push(r);
+        out.decisions.push(...(await this.applyPolicy(r)));
+      }
+    }
     for (const rec of out.created) out.decisions.push(...(await this.applyPolicy(rec)));
     await this.store.commit();
     return out;
+  }
+
+  /** The open incident a new one folds into: the oldest sharing an actor and a type (see `mergeOpen`). */
+  private async openMatch(inc: Incident): Promise<IncidentRecord | undefined> {
+    const keys = new Set(inc.actors.map(actorKey));
+    const open =
+      this.store.openIncidentsWith !== undefined
+        ? await this.store.openIncidentsWith(inc.actors)
+        : (await this.store.incidents()).filter(
+            (r) =>
+              r.status !== 'resolved' &&
+              r.status !== 'false_positive' &&
+              r.actors.some((a) => keys.has(actorKey(a))),
+          );
+    const types = new Set(inc.types);
+    return (
+      open.find((r) => r.merged?.includes(inc.id) === true) ??
+      open.find((r) => r.types.some((t) => types.has(t)))
+    );
   }
 
   /** The policy's decisions for one incident, recorded (active or proposed). */
@@ -501,4 +563,41 @@ export function learnFromFalsePositive(profile: Profile, inc: Incident): string[
     }
   }
   return learned;
+}
+
+/** At most this many evidence items are kept on an incident that folds in later detections. */
+const MAX_FOLDED_EVIDENCE = 50;
+
+/** `into` with `inc` folded in: the union of actors, types, endpoints and alerts; the wider time span. */
+function foldInto(into: IncidentRecord, inc: Incident, now: number): IncidentRecord {
+  const union = <T>(a: readonly T[], b: readonly T[], key: (t: T) => string = String): T[] => {
+    const seen = new Set(a.map(key));
+    const out = [...a];
+    for (const x of b) {
+      const k = key(x);
+      if (seen.has(k)) continue;
+      seen.add(k);
+      out.push(x);
+    }
+    return out;
+  };
+  const rank = (s: Incident['severity']) => SEVERITIES.indexOf(s);
+  const higher = rank(inc.severity) > rank(into.severity);
+  return {
+    ...into,
+    types: union(into.types, inc.types),
+    actors: union(into.actors, inc.actors, actorKey),
+    endpoints: union(into.endpoints, inc.endpoints),
+    alerts: union(into.alerts, inc.alerts),
+    evidence: [...into.evidence, ...inc.evidence].slice(0, MAX_FOLDED_EVIDENCE),
+    requests: into.requests + inc.requests,
+    firstEventTs: Math.min(into.firstEventTs, inc.firstEventTs),
+    lastEventTs: Math.max(into.lastEventTs, inc.lastEventTs),
+    severity: higher ? inc.severity : into.severity,
+    ...(higher && inc.severityReason !== undefined ? { severityReason: inc.severityReason } : {}),
+    score: Math.max(into.score, inc.score),
+    confidence: Math.max(into.confidence, inc.confidence),
+    updatedTs: now,
+    merged: [...(into.merged ?? []), inc.id],
+  };
 }

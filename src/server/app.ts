@@ -106,7 +106,7 @@ export async function createApp(o: AppOptions): Promise<ServerApp> {
         for (const a of r.alerts) metrics.alerts.add([a.type]);
         traffic.alerts(r.alerts);
         const s = ctx!;
-        const res = await s.serial(() => s.responder().ingest(r.incidents, 'pipeline'));
+        const res = await s.serial(() => s.responder({ mergeOpen: true }).ingest(r.incidents, 'pipeline'));
         s.announce([
           ...res.created.map((incident): Change => ({ kind: 'incident.new', incident })),
           ...res.updated.map((incident): Change => ({ kind: 'incident.updated', incident })),

@@ -67,12 +67,16 @@ export class ServerContext {
     return next;
   }
 
-  /** A responder over the state with the configured policy and the current profile. */
-  responder(): Responder {
+  /**
+   * A responder over the state with the configured policy and the current profile; `mergeOpen` for the live
+   * pipeline's segments (a behaviour spanning segments stays one incident).
+   */
+  responder(o: { mergeOpen?: boolean } = {}): Responder {
     return new Responder(this.state, {
       policy: this.config.response,
       profile: this.current.profile,
       now: this.o.now,
+      ...(o.mergeOpen === true ? { mergeOpen: true } : {}),
     });
   }
 

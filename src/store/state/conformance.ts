@@ -428,6 +428,34 @@ export function serverStateConformance(name: string, open: () => Promise<ServerS
       for (const s of opened.splice(0)) await s.close();
     });
 
+    it('openIncidentsWith: open incidents naming any of the actors, oldest first, awkward strings included', async () => {
+      const s = await fresh();
+      const user = { kind: 'user' as const, value: 'nul\u0000user' };
+      await s.putIncident(record('inc-b', T0 + 2000));
+      await s.putIncident(record('inc-a', T0 + 1000, { status: 'mitigated' }));
+      await s.putIncident(record('inc-c', T0, { status: 'resolved' }));
+      await s.putIncident(
+        record('inc-d', T0 + 500, { status: 'new', actors: [{ kind: 'ip', value: '203.0.113.9' }] }),
+      );
+      const ids = async (actors: Parameters<PgStateStore['openIncidentsWith']>[0]) =>
+        (await s.openIncidentsWith(actors)).map((r) => r.id);
+      expect(await ids([user])).toEqual(['inc-a', 'inc-b']);
+      expect(
+        await ids([
+          { kind: 'ip', value: '203.0.113.9' },
+          { kind: 'device', value: '\uffff~x' },
+        ]),
+      ).toEqual(['inc-d', 'inc-a', 'inc-b']);
+      expect(await ids([{ kind: 'user', value: '198.51.100.1' }])).toEqual([]);
+      expect(await ids([])).toEqual([]);
+      // The Responder folds a live segment into the oldest open one through it.
+      const r = new Responder(s, { policy: responseSchema.parse({}), now: () => T0 + 9000, mergeOpen: true });
+      const [seg] = groupIncidents([alert({ id: 'al-seg', actors: [user], detectedTs: T0 + 5000 })]);
+      const res = await r.ingest([seg!], 'pipeline');
+      expect([res.created.length, res.updated.map((u) => u.id)]).toEqual([0, ['inc-a']]);
+      expect((await s.incident('inc-a'))!.merged).toEqual([seg!.id]);
+    });
+
     it('incidentPage / decisionPage: filters and keyset pages in SQL match filtering and sorting in memory', async () => {
       const s = await fresh();
       const statuses = ['new', 'triaged', 'confirmed'] as const;

@@ -340,6 +340,20 @@ export class PgStateStore implements StateStore {
     return rows.map((r) => fromJsonb<Decision>(r.record));
   }
 
+  /** Open incidents (not resolved, not a false positive) naming any of `actors`, oldest first. */
+  async openIncidentsWith(actors: readonly ActorRef[]): Promise<IncidentRecord[]> {
+    if (actors.length === 0) return [];
+    const rows = await this.check().query<IncidentRow>(
+      `SELECT record::text AS record FROM incidents
+       WHERE status NOT IN ('resolved', 'false_positive')
+         AND EXISTS (SELECT 1 FROM jsonb_array_elements(record->'actors') a
+                      WHERE (a->>'kind', a->>'value') IN (SELECT * FROM unnest($1::text[], $2::text[])))
+       ORDER BY detected_ts, id COLLATE "C"`,
+      [actors.map((a) => encText(a.kind)), actors.map((a) => encText(a.value))],
+    );
+    return rows.map((r) => fromJsonb<IncidentRecord>(r.record));
+  }
+
   async decisionsDue(now: number): Promise<Decision[]> {
     const rows = await this.check().query<IncidentRow>(
       `SELECT record::text AS record FROM decisions
