@@ -56,6 +56,11 @@ const samples: {
   heapAfterGcMB: number | null;
 }[] = [];
 const gc = (globalThis as { gc?: () => void }).gc;
+const heapAfterGc = (): number | null => {
+  if (gc === undefined) return null;
+  gc();
+  return mb(process.memoryUsage().heapUsed);
+};
 const replayStart = performance.now();
 let peakRss = 0;
 while ((performance.now() - replayStart) / 1000 < seconds) {
@@ -72,7 +77,7 @@ while ((performance.now() - replayStart) / 1000 < seconds) {
     decisions: await count('SELECT count(*)::int AS n FROM decisions'),
     rssMB: mb(m.rss),
     heapMB: mb(m.heapUsed),
-    heapAfterGcMB: gc === undefined ? null : (gc(), mb(process.memoryUsage().heapUsed)),
+    heapAfterGcMB: heapAfterGc(),
   });
   process.stderr.write(`${JSON.stringify(samples[samples.length - 1])}\n`);
 }
