@@ -506,6 +506,7 @@ function stopRequested(io: Io): { promise: Promise<string>; cancel(): void } {
   let cancel = () => {};
   const promise = new Promise<string>((done) => {
     const onTerm = () => finish('SIGTERM');
+    const onHup = () => finish('SIGHUP'); // the terminal went away: still stop cleanly
     const onInt = () => finish('SIGINT');
     const onAbort = () => finish('SIGINT');
     const finish = (why: string) => {
@@ -514,10 +515,12 @@ function stopRequested(io: Io): { promise: Promise<string>; cancel(): void } {
     };
     cancel = () => {
       process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', onHup);
       if (io.signal === undefined) process.off('SIGINT', onInt);
       io.signal?.removeEventListener('abort', onAbort);
     };
     process.on('SIGTERM', onTerm);
+    process.on('SIGHUP', onHup);
     if (io.signal === undefined) process.on('SIGINT', onInt);
     else if (io.signal.aborted) finish('SIGINT');
     else io.signal.addEventListener('abort', onAbort);
@@ -582,8 +585,8 @@ export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
         },
       ),
     ]);
-    if (why === 'SIGINT' || why === 'SIGTERM') out(`apiwarden demo: ${why}: stopping`);
-    out(await progressLine(demo));
+    if (why.startsWith('SIG')) out(`apiwarden demo: ${why}: stopping`);
+    out(await progressLine(demo).catch((e: Error) => `apiwarden demo: ${e.message}`));
   } finally {
     if (ticker !== null) clearInterval(ticker);
     stop.cancel();
