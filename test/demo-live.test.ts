@@ -51,11 +51,11 @@ describe('startLiveDemo', () => {
     const demo = await startLiveDemo({
       dataDir,
       port: 0,
-      users: 1500,
-      historyHours: 4,
+      users: 1000,
+      historyHours: 3,
       stretchHours: STRETCH_HOURS,
       segmentMinutes: 5,
-      speed: 2400,
+      speed: 3600,
       stretches: 2,
       log: (m) => lines.push(m),
       onBatch: (events) => {

@@ -198,6 +198,7 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
 
   await claimDataDir(dataDir);
   let state: PgStateStore | null = null;
+  let opening: Promise<PgStateStore> | null = null;
   let store: EventStore | null = null;
   let server: ServerApp | null = null;
   let listening: Listening | null = null;
@@ -222,6 +223,9 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
       `apiwarden demo: learning from ${historyHours} h of simulated history (${int(users)} customers, seed ${seed})…`,
     );
     const t0 = performance.now();
+    // The embedded database starts (WASM compile, migrations) while the history is learned.
+    opening = openState({ dataDir });
+    opening.catch(() => {});
     store = new EventStore(join(dataDir, 'store'), { retentionHours: DEMO_DEFAULTS.retentionHours });
     const scanner = new SensitiveScanner(config.sensitive);
     const inventory = new Inventory({ scanner });
@@ -249,7 +253,7 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
     );
 
     // 2. The state: the admin user and token, the inventory, the profile.
-    state = await openState({ dataDir });
+    state = await opening;
     const first = await state.firstAdminToken();
     if (first === null)
       throw new Error(
@@ -324,7 +328,8 @@ export async function startLiveDemo(o: LiveDemoOptions): Promise<LiveDemo> {
     await listening?.close();
     await server?.close().catch(() => {});
     await store?.close().catch(() => {});
-    await state?.close().catch(() => {});
+    if (opening !== null) await opening.then((s) => s.close()).catch(() => {});
+    else await state?.close().catch(() => {});
     releaseDataDir(dataDir);
     if (o.removeOnClose === true) await rm(dataDir, { recursive: true, force: true });
     throw e;
@@ -501,6 +506,7 @@ function stopRequested(io: Io): { promise: Promise<string>; cancel(): void } {
   let cancel = () => {};
   const promise = new Promise<string>((done) => {
     const onTerm = () => finish('SIGTERM');
+    const onHup = () => finish('SIGHUP'); // the terminal went away: still stop cleanly
     const onInt = () => finish('SIGINT');
     const onAbort = () => finish('SIGINT');
     const finish = (why: string) => {
@@ -509,10 +515,12 @@ function stopRequested(io: Io): { promise: Promise<string>; cancel(): void } {
     };
     cancel = () => {
       process.off('SIGTERM', onTerm);
+      process.off('SIGHUP', onHup);
       if (io.signal === undefined) process.off('SIGINT', onInt);
       io.signal?.removeEventListener('abort', onAbort);
     };
     process.on('SIGTERM', onTerm);
+    process.on('SIGHUP', onHup);
     if (io.signal === undefined) process.on('SIGINT', onInt);
     else if (io.signal.aborted) finish('SIGINT');
     else io.signal.addEventListener('abort', onAbort);
@@ -577,8 +585,8 @@ export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
         },
       ),
     ]);
-    if (why === 'SIGINT' || why === 'SIGTERM') out(`apiwarden demo: ${why}: stopping`);
-    out(await progressLine(demo));
+    if (why.startsWith('SIG')) out(`apiwarden demo: ${why}: stopping`);
+    out(await progressLine(demo).catch((e: Error) => `apiwarden demo: ${e.message}`));
   } finally {
     if (ticker !== null) clearInterval(ticker);
     stop.cancel();

@@ -3,6 +3,7 @@
  * trusted proxy; otherwise any client could claim any address.
  */
 import { BlockList, isIP } from 'node:net';
+import { owned } from './strings.js';
 
 /** The default trusted proxies: loopback and private networks (a load balancer in the same network). */
 export const DEFAULT_TRUSTED_PROXIES = [
@@ -119,7 +120,8 @@ export class CidrSet {
       this.older = this.memo;
       this.memo = new Map();
     }
-    this.memo.set(ip, hit);
+    // A copy: the address is usually a slice of a log line or a request body, which a kept slice would pin.
+    this.memo.set(owned(ip), hit);
     return hit;
   }
 }
