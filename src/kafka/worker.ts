@@ -82,6 +82,8 @@ export interface WorkerStats {
   events: number;
   reports: number;
   segmentsStored: number;
+  /** Stretches closed by end markers and stored. */
+  endsStored: number;
   incidents: number;
   alerts: number;
   staleDropped: number;
@@ -177,6 +179,7 @@ export class Worker {
     events: 0,
     reports: 0,
     segmentsStored: 0,
+    endsStored: 0,
     incidents: 0,
     alerts: 0,
     staleDropped: 0,
@@ -635,6 +638,7 @@ export class Worker {
       for (const l of linkOf.get(actorKey(a)) ?? []) links.push(l);
     const incidents = groupIncidents(alerts, { links, scenarioOf: (ep) => scenarios.get(ep) ?? '' });
     this.stats.segmentsStored++;
+    if (seg.startsWith('end:')) this.stats.endsStored++;
     this.stats.alerts += alerts.length;
     this.stats.incidents += incidents.length;
     if (this.o.responder !== null && incidents.length > 0) {
