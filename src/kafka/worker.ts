@@ -71,6 +71,8 @@ export interface WorkerOptions {
   log: (msg: string) => void;
   /** Called with every stored segment (tests, benchmarks). */
   onIncidents?: (seg: string, incidents: number, alerts: Alert[]) => void;
+  /** A stage stopped for good (its consumer stream ended or its handler failed): the worker should exit. */
+  onFatal?: (e: Error) => void;
 }
 
 export interface WorkerStats {
@@ -264,8 +266,13 @@ export class Worker {
         }
       }
       await flush();
+      if (!this.stopping) throw new Error('the consumer stream ended');
     })().catch((e) => {
-      if (!this.stopping) this.o.log(`${group}: stopped: ${describe(e)}`);
+      if (this.stopping) return;
+      // A dead stream (fetch retries spent, a handler that failed) stops this worker: its partitions go to
+      // the others, and a supervisor restarts it; committed offsets and checkpoints make that safe.
+      this.o.log(`${group}: stopped: ${describe(e)}`);
+      this.o.onFatal?.(e instanceof Error ? e : new Error(String(e)));
     });
     this.loops.push(loop);
   }
