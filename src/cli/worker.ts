@@ -140,9 +140,14 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
     responder,
     clientId: f.clientId ?? `apiwarden-${process.pid}`,
     log,
+    onFatal: (e) => {
+      fatal ??= e;
+      stop.abort();
+    },
   });
   const stop = new AbortController();
   const onSignal = () => stop.abort();
+  let fatal: Error | null = null;
   process.on('SIGTERM', onSignal);
   io.signal?.addEventListener('abort', onSignal);
   const printStats = () => io.stderr.write(`${JSON.stringify({ worker: worker.stats, at: Date.now() })}\n`);
@@ -154,6 +159,7 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
       if (stop.signal.aborted) resolve();
       stop.signal.addEventListener('abort', () => resolve());
     });
+    if (fatal !== null) throw fatal;
   } catch (e) {
     throw new CliError(`worker: ${describe(e)}`);
   } finally {

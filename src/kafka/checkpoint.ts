@@ -12,9 +12,22 @@ export class CheckpointStore {
 
   static async open(databaseUrl: string): Promise<CheckpointStore> {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 2 });
-    await pool.query(`CREATE TABLE IF NOT EXISTS apiwarden_kafka_checkpoints (
-      grp text NOT NULL, topic text NOT NULL, part integer NOT NULL, state jsonb NOT NULL,
-      updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (grp, topic, part))`);
+    // Workers start together: one creates the table, under a lock (CREATE TABLE IF NOT EXISTS races).
+    const c = await pool.connect();
+    try {
+      await c.query('BEGIN');
+      await c.query("SELECT pg_advisory_xact_lock(hashtext('apiwarden_kafka_checkpoints'))");
+      await c.query(`CREATE TABLE IF NOT EXISTS apiwarden_kafka_checkpoints (
+        grp text NOT NULL, topic text NOT NULL, part integer NOT NULL, state jsonb NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (grp, topic, part))`);
+      await c.query('COMMIT');
+    } catch (e) {
+      await c.query('ROLLBACK').catch(() => undefined);
+      await pool.end();
+      throw e;
+    } finally {
+      c.release();
+    }
     return new CheckpointStore(pool);
   }
 

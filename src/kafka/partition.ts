@@ -106,6 +106,8 @@ export class PartitionState {
   /** Keyed offset after the last record read. */
   private nextKeyed = 0;
   private segStart: number | null = null;
+  /** The end of the last segment reported (event time). */
+  private lastThrough = Number.NEGATIVE_INFINITY;
   private readonly enricher: Enricher;
   private actors: DetectionRun;
   private population: DetectionRun | null;
@@ -161,7 +163,11 @@ export class PartitionState {
     const r = rec.r;
     switch (rec.k) {
       case 'e': {
-        if (rec.o <= (this.maxRaw.get(r) ?? -1)) {
+        // Queued events of r are in input order: a record not above the last one queued (or used) is a copy.
+        const q = this.queues.get(r);
+        const last =
+          q !== undefined && q.size > 0 ? q.items[q.items.length - 1]!.o : (this.maxRaw.get(r) ?? -1);
+        if (rec.o <= last) {
           this.stats.duplicates++;
           return [];
         }
@@ -234,13 +240,13 @@ export class PartitionState {
       this.use(from, best);
     }
     const m = this.merged();
-    if (
-      this.o.segmentMs > 0 &&
-      this.segStart !== null &&
-      m >= this.segStart + this.o.segmentMs &&
-      m !== Infinity
-    )
-      out.push(this.finish(false, null));
+    if (this.o.segmentMs > 0 && Number.isFinite(m)) {
+      if (this.segStart !== null && m >= this.segStart + this.o.segmentMs) out.push(this.finish(false, null));
+      // Nothing here in the segments the merged time passed: say so, or the incident stage would wait for
+      // this partition.
+      const boundary = Math.floor(m / this.o.segmentMs) * this.o.segmentMs;
+      if (this.segStart === null && boundary > this.lastThrough) out.push(this.progress(boundary));
+    }
     // Every input partition ended its stretch (and nothing is queued): the stretch's segment ends.
     if (this.R > 0 && this.ended.size >= this.R && this.stats.queued === 0) {
       let id = '';
@@ -298,6 +304,29 @@ export class PartitionState {
     return min;
   }
 
+  /** An empty report: this partition has nothing before `through`. */
+  private progress(through: number): FinishedSegment {
+    this.lastThrough = through;
+    return {
+      seg: `t:${new Date(through - this.o.segmentMs).toISOString()}`,
+      through,
+      alerts: [],
+      links: [],
+      scenarios: {},
+      events: 0,
+      checkpoint: this.checkpoint(),
+    };
+  }
+
+  private checkpoint(): PartitionCheckpoint {
+    return {
+      next: this.commitOffset(),
+      maxRaw: Object.fromEntries(this.maxRaw),
+      wm: Object.fromEntries(this.wm),
+      segStart: null,
+    };
+  }
+
   private finish(atEnd: boolean, endId: string | null): FinishedSegment {
     const P = this.o.partitions;
     const p = this.o.partition;
@@ -325,12 +354,8 @@ export class PartitionState {
     this.owned = [];
     this.ownedSeen = new Set();
     this.segStart = null;
-    const checkpoint: PartitionCheckpoint = {
-      next: this.commitOffset(),
-      maxRaw: Object.fromEntries(this.maxRaw),
-      wm: Object.fromEntries(this.wm),
-      segStart: null,
-    };
+    if (!atEnd) this.lastThrough = through;
+    const checkpoint = this.checkpoint();
     return { seg, through, alerts: [...alerts, ...popAlerts], links, scenarios, events, checkpoint };
   }
 }

@@ -71,6 +71,8 @@ export interface WorkerOptions {
   log: (msg: string) => void;
   /** Called with every stored segment (tests, benchmarks). */
   onIncidents?: (seg: string, incidents: number, alerts: Alert[]) => void;
+  /** A stage stopped for good (its consumer stream ended or its handler failed): the worker should exit. */
+  onFatal?: (e: Error) => void;
 }
 
 export interface WorkerStats {
@@ -82,6 +84,8 @@ export interface WorkerStats {
   events: number;
   reports: number;
   segmentsStored: number;
+  /** Stretches closed by end markers and stored. */
+  endsStored: number;
   incidents: number;
   alerts: number;
   staleDropped: number;
@@ -177,6 +181,7 @@ export class Worker {
     events: 0,
     reports: 0,
     segmentsStored: 0,
+    endsStored: 0,
     incidents: 0,
     alerts: 0,
     staleDropped: 0,
@@ -261,8 +266,13 @@ export class Worker {
         }
       }
       await flush();
+      if (!this.stopping) throw new Error('the consumer stream ended');
     })().catch((e) => {
-      if (!this.stopping) this.o.log(`${group}: stopped: ${describe(e)}`);
+      if (this.stopping) return;
+      // A dead stream (fetch retries spent, a handler that failed) stops this worker: its partitions go to
+      // the others, and a supervisor restarts it; committed offsets and checkpoints make that safe.
+      this.o.log(`${group}: stopped: ${describe(e)}`);
+      this.o.onFatal?.(e instanceof Error ? e : new Error(String(e)));
     });
     this.loops.push(loop);
   }
@@ -635,6 +645,7 @@ export class Worker {
       for (const l of linkOf.get(actorKey(a)) ?? []) links.push(l);
     const incidents = groupIncidents(alerts, { links, scenarioOf: (ep) => scenarios.get(ep) ?? '' });
     this.stats.segmentsStored++;
+    if (seg.startsWith('end:')) this.stats.endsStored++;
     this.stats.alerts += alerts.length;
     this.stats.incidents += incidents.length;
     if (this.o.responder !== null && incidents.length > 0) {
