@@ -529,9 +529,8 @@ function stopRequested(io: Io): { promise: Promise<string>; cancel(): void } {
 }
 
 export async function runDemo(io: Io, flags: DemoFlags = {}): Promise<number> {
-  if (flags.offline === true) return runOfflineDemo(io, flags);
-  if (flags.out !== undefined)
-    throw new CliError('--out is for --offline; the live demo takes --data-dir', 2);
+  // --out only means something to the offline demo, and was its option before the live demo: it implies it.
+  if (flags.offline === true || flags.out !== undefined) return runOfflineDemo(io, flags);
   const out = (s: string) => io.stdout.write(`${s}\n`);
   const temp = flags.dataDir === undefined;
   const dataDir = temp ? await mkdtemp(join(tmpdir(), 'apiwarden-demo-')) : resolve(flags.dataDir!);
