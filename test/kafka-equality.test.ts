@@ -123,6 +123,13 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
       state,
     );
     const seconds = (performance.now() - t0) / 1000;
+    // The routers' counts come in stats lines (every second): wait for the last one.
+    await until(
+      'the routers to report every line routed',
+      () => workers.reduce((n, w) => n + (w.stats.routed ?? 0), 0) >= all.length,
+      10_000,
+      state,
+    );
     await new Promise<void>((resolve) => producer.close(true, () => resolve()));
     const store = await openState({ databaseUrl: db!.url });
     const stored = await store.incidents();

@@ -65,7 +65,9 @@ export async function runRun(files: string[], f: RunFlags, io: Io): Promise<numb
     log,
     onSegment: async (r) => {
       const res = await responder.ingest(r.incidents, 'run');
-      for (const i of r.incidents) io.stdout.write(`${JSON.stringify(i)}\n`);
+      // What the state now holds for each incident this segment opened or changed (a behaviour that goes on
+      // from an earlier segment is folded into that open incident: the line carries its id).
+      for (const i of [...res.created, ...res.updated]) io.stdout.write(`${JSON.stringify(i)}\n`);
       if (!f.quiet)
         log(
           `segment: ${r.events} events, ${r.alerts.length} alerts, ${r.incidents.length} incidents (${res.created.length} new, ${res.updated.length} updated), ${res.decisions.length} decisions`,
@@ -128,8 +130,9 @@ export function registerRun(program: Command, io: Io, setExit: (code: number) =>
 Environment:
   DATABASE_URL  postgres://USER@HOST:5432/DB: incidents in PostgreSQL instead of the state directory
 
-Every incident found is printed as a JSON line on stdout and stored (idempotently: ids derive from
-content). Stop with Ctrl-C: the open segment is judged and stored first. Files that exist at the
+Every incident a segment opens or changes is stored and printed as a JSON line on stdout, as the state
+holds it (ids derive from content; a behaviour that goes on from an earlier segment is folded into that
+open incident and printed again with its id). Stop with Ctrl-C: the open segment is judged and stored first. Files that exist at the
 start are read from their beginning (config input.startAt: end to skip what they hold).
 
 Example:
