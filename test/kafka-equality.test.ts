@@ -20,6 +20,7 @@ import {
   lines,
   newProducer,
   produceLines,
+  readTopic,
   sendEnd,
   spawnWorker,
   until,
@@ -146,5 +147,14 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
     const got = stored.map(incidentKey).sort();
     expect(new Set(got).size).toBe(got.length);
     expect(got).toEqual(want);
+    // The decisions topic carries the Responder's decisions for these incidents.
+    const n = workers.reduce((k, w) => k + (w.stats.decisions ?? 0), 0);
+    expect(n).toBeGreaterThan(0);
+    const decisions = (await readTopic(broker.bootstrap, 'apiwarden.decisions', n)).map(
+      (r) => JSON.parse(r.value.toString()) as { id: string; incidentId?: string },
+    );
+    const ids = new Set(stored.map((i) => i.id));
+    for (const d of decisions) expect(ids.has(d.incidentId ?? ''), d.id).toBe(true);
+    expect(new Set(decisions.map((d) => d.id)).size).toBe(decisions.length);
   }, 240_000);
 });

@@ -84,6 +84,8 @@ export interface WorkerStats {
   events: number;
   reports: number;
   segmentsStored: number;
+  /** Decisions published (each time their incidents are stored). */
+  decisions: number;
   /** Stretches closed by end markers and stored. */
   endsStored: number;
   incidents: number;
@@ -182,6 +184,7 @@ export class Worker {
     reports: 0,
     segmentsStored: 0,
     endsStored: 0,
+    decisions: 0,
     incidents: 0,
     alerts: 0,
     staleDropped: 0,
@@ -602,6 +605,8 @@ export class Worker {
         await this.storeSegment(seg, s.parts);
         pending.delete(seg);
         done.add(seg);
+        // Remember the last 10,000 segments stored (a replayed report of an older one is re-stored: idempotent).
+        if (done.size > 10_000) done.delete(done.values().next().value!);
       }
       if (lastMsg !== null) {
         let min: bigint | null = null;
@@ -644,21 +649,29 @@ export class Worker {
     for (const a of alerts.flatMap((x) => x.actors))
       for (const l of linkOf.get(actorKey(a)) ?? []) links.push(l);
     const incidents = groupIncidents(alerts, { links, scenarioOf: (ep) => scenarios.get(ep) ?? '' });
-    this.stats.segmentsStored++;
-    if (seg.startsWith('end:')) this.stats.endsStored++;
-    this.stats.alerts += alerts.length;
-    this.stats.incidents += incidents.length;
     if (this.o.responder !== null && incidents.length > 0) {
-      const res = await this.o.responder.ingest(incidents, 'kafka');
-      if (res.decisions.length > 0)
-        await this.producer.send({
-          messages: res.decisions.map((d) => ({
+      await this.o.responder.ingest(incidents, 'kafka');
+      // Every decision of these incidents, not only the new ones: if this stage died after storing and
+      // before publishing, the replay publishes them (consumers deduplicate by decision id).
+      const ids = new Set(incidents.map((i) => i.id));
+      const decisions = (await this.o.responder.store.decisions()).filter(
+        (d) => d.incidentId !== undefined && ids.has(d.incidentId),
+      );
+      if (decisions.length > 0)
+        await this.sendChunked(
+          decisions.map((d) => ({
             topic: this.topics.decisions,
             key: Buffer.from(d.id),
             value: Buffer.from(JSON.stringify(d)),
           })),
-        });
+        );
+      this.stats.decisions += decisions.length;
     }
+    // Counted once stored (tests and benchmarks wait on these).
+    this.stats.segmentsStored++;
+    if (seg.startsWith('end:')) this.stats.endsStored++;
+    this.stats.alerts += alerts.length;
+    this.stats.incidents += incidents.length;
     this.o.onIncidents?.(seg, incidents.length, alerts);
   }
 

@@ -5,7 +5,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Admin, ProduceAcks, Producer } from '@platformatic/kafka';
+import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
 import pg from 'pg';
 import { CONTROL_HEADER } from '../../src/kafka/topology.js';
 import { describe } from '../../src/kafka/worker.js';
@@ -115,6 +115,8 @@ export function newProducer(bootstrap: string): Producer<Buffer, Buffer, Buffer,
     clientId: 'test-producer',
     bootstrapBrokers: [bootstrap],
     acks: ProduceAcks.ALL,
+    // A retried send must not write the lines twice (the broker deduplicates): a shipper should do the same.
+    idempotent: true,
     retries: 60,
     retryDelay: 500,
   });
@@ -194,3 +196,33 @@ export const incidentKey = (i: {
     .map((a) => `${a.kind}:${a.value}`)
     .sort()
     .join(',')}`;
+
+/** Reads a topic from its start until `min` records arrived (or fails after `timeoutMs`). */
+export async function readTopic(
+  bootstrap: string,
+  topic: string,
+  min: number,
+  timeoutMs = 30_000,
+): Promise<{ key: string; value: Buffer; headers: Map<string, string> }[]> {
+  const consumer = new Consumer({
+    clientId: `reader-${topic}`,
+    groupId: `reader-${topic}-${Date.now()}`,
+    bootstrapBrokers: [bootstrap],
+    maxBytes: 32 * 1024 * 1024,
+    maxWaitTime: 200,
+  });
+  const got: { key: string; value: Buffer; headers: Map<string, string> }[] = [];
+  const stream = await consumer.consume({ topics: [topic], mode: 'earliest' });
+  stream.on('data', (m) => {
+    const headers = new Map<string, string>();
+    for (const [k, v] of m.headers) headers.set(k.toString(), v.toString());
+    got.push({ key: m.key?.toString() ?? '', value: m.value, headers });
+  });
+  try {
+    await until(`${min} records in ${topic}`, () => got.length >= min, timeoutMs);
+  } finally {
+    await stream.close();
+    await consumer.close(true);
+  }
+  return got;
+}
