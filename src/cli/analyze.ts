@@ -6,11 +6,8 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { owned } from '../core/strings.js';
-import { checkRules } from '../detect/detectors/rules.js';
 import { groupIncidents, type Incident } from '../detect/incidents.js';
 import { ParamProfile, ParamProfiler, ParamScorer } from '../detect/params.js';
 import { DetectionRun, type ProfilingOptions, ProfilingRun } from '../detect/run.js';
@@ -27,6 +24,7 @@ import { forEachStoredEvent } from './features.js';
 import { int, terminalSafe } from './human.js';
 import {
   CliError,
+  cliConfig,
   humanSummary,
   type Io,
   type ParseFlags,
@@ -171,15 +169,8 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
       'analyze reads its input twice (learn the profile, then judge): give files, or a profile with --profile',
       2,
     );
-  let config = defaultConfig();
-  if (flags.config !== undefined) {
-    const c = await loadConfig(flags.config);
-    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-    config = c.value;
-  }
+  const config = await cliConfig(flags.config, { rules: true });
   const sensitive = config.sensitive;
-  const ruleProblems = checkRules(config.detection.rules);
-  if (ruleProblems.length > 0) throw new CliError(`${flags.config}: ${ruleProblems.join('\n')}`, 2);
   let intel: IntelStore | null = null;
   if (config.intel.sources.length > 0) {
     intel = await IntelStore.open(config.intel, { baseDir: dirname(resolve(flags.config ?? '.')) });

@@ -2,15 +2,21 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { loadConfig } from '../config/load.js';
-import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { Inventory, type InventoryReport } from '../inventory/catalog.js';
 import { diffSpec, readSpec, type Spec, type SpecDiff, SpecError, toOpenApi } from '../inventory/openapi.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import type { EventSink } from '../sinks/types.js';
 import { int, terminalSafe } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, parseInputs, readFlagFile } from './parse.js';
+import {
+  CliError,
+  cliConfig,
+  humanSummary,
+  type Io,
+  type ParseFlags,
+  parseInputs,
+  readFlagFile,
+} from './parse.js';
 
 export interface InventoryFlags extends ParseFlags {
   spec?: string;
@@ -53,13 +59,7 @@ export async function runInventory(inputs: string[], flags: InventoryFlags, io: 
   }
   let scanner: SensitiveScanner | null = null;
   if (flags.sensitive !== false) {
-    let options = defaultConfig().sensitive;
-    if (flags.config !== undefined) {
-      const c = await loadConfig(flags.config);
-      if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-      options = c.value.sensitive;
-    }
-    scanner = new SensitiveScanner(options);
+    scanner = new SensitiveScanner((await cliConfig(flags.config)).sensitive);
   }
   const inventory = new Inventory({
     scanner,

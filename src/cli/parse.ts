@@ -8,6 +8,7 @@ import { secretScrubber } from '../core/identity.js';
 import { parseCidr } from '../core/net.js';
 import { Normalizer } from '../core/normalize.js';
 import type { EventOptions } from '../core/options.js';
+import { checkRules } from '../detect/detectors/rules.js';
 import { buildParser, detectFormat } from '../parsers/registry.js';
 import { type IngestStats, ingest } from '../pipeline/ingest.js';
 import { Quarantine } from '../pipeline/quarantine.js';
@@ -55,6 +56,25 @@ export class CliError extends Error {
   ) {
     super(message);
   }
+}
+
+/**
+ * The configuration a command runs with: the file given with `-c/--config` (its problems are a usage error,
+ * exit 2, naming the field and the fix), or the defaults. With `rules`, the detection rules are checked too
+ * (the commands that detect).
+ */
+export async function cliConfig(path: string | undefined, o: { rules?: boolean } = {}): Promise<Config> {
+  let config = defaultConfig();
+  if (path !== undefined) {
+    const c = await loadConfig(path);
+    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
+    config = c.value;
+  }
+  if (o.rules === true) {
+    const problems = checkRules(config.detection.rules);
+    if (problems.length > 0) throw new CliError(`${path}: ${problems.join('\n')}`, 2);
+  }
+  return config;
 }
 
 /**

@@ -4,8 +4,6 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { defaultConfig } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { ProfilingRun } from '../detect/run.js';
 import { IntelStore } from '../enrich/intel.js';
@@ -16,7 +14,7 @@ import type { EventSink } from '../sinks/types.js';
 import { loadProfileFile } from './analyze.js';
 import { forEachStoredEvent } from './features.js';
 import { int, terminalSafe } from './human.js';
-import { CliError, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
+import { CliError, cliConfig, humanSummary, type Io, type ParseFlags, parseInputs } from './parse.js';
 
 export interface ProfileFlags extends ParseFlags {
   out?: string;
@@ -45,12 +43,7 @@ export async function runProfile(inputs: string[], flags: ProfileFlags, io: Io):
   if (out === undefined || out === '' || out === '-') throw new CliError('--out profile.json is required', 2);
   if (flags.store !== undefined && inputs.length > 0)
     throw new CliError('give inputs or --store, not both', 2);
-  let config = defaultConfig();
-  if (flags.config !== undefined) {
-    const c = await loadConfig(flags.config);
-    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-    config = c.value;
-  }
+  const config = await cliConfig(flags.config);
   // Threat intel: the behaviour model learns its intel columns (docs/intel.md, "As features").
   let intel: IntelStore | null = null;
   if (config.intel.sources.length > 0) {

@@ -5,8 +5,7 @@
  */
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { loadConfig } from '../config/load.js';
-import { type Config, defaultConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../detect/incidents.js';
 import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
@@ -27,7 +26,7 @@ import { Responder, WorkflowError } from '../respond/workflow.js';
 import type { PgStateStore } from '../store/state/pg-state.js';
 import { loadProfileFile } from './analyze.js';
 import { int, iso, terminalSafe } from './human.js';
-import { CliError, type Io, readFlagFile } from './parse.js';
+import { CliError, cliConfig, type Io, readFlagFile } from './parse.js';
 import { DEFAULT_STATE, openStateStore, sendNotifications } from './state.js';
 import { openStore } from './store.js';
 
@@ -53,12 +52,7 @@ export interface IncidentsFlags extends StateFlags {
 
 const who = (f: StateFlags) => f.by ?? process.env.USER ?? 'cli';
 
-async function configOf(f: StateFlags): Promise<Config> {
-  if (f.config === undefined) return defaultConfig();
-  const c = await loadConfig(f.config);
-  if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-  return c.value;
-}
+const configOf = (f: StateFlags): Promise<Config> => cliConfig(f.config);
 
 /** Opens the state and a responder; always closes the state (and writes the profile if it learned). */
 async function withState<T>(

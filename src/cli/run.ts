@@ -6,16 +6,13 @@
  * DATABASE_URL), and prints every incident as a JSON line on stdout. Runs until SIGINT.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { type Config, defaultConfig } from '../config/schema.js';
-import { checkRules } from '../detect/detectors/rules.js';
 import { incidentEvent } from '../respond/notify.js';
 import { parseDuration } from '../respond/policy.js';
 import { Responder } from '../respond/workflow.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import { DetectionPipeline } from '../server/pipeline.js';
 import { loadProfileFile } from './analyze.js';
-import { CliError, type Io, parseInputs } from './parse.js';
+import { CliError, cliConfig, type Io, parseInputs } from './parse.js';
 import { DEFAULT_STATE, openStateStore, sendNotifications } from './state.js';
 
 export interface RunFlags {
@@ -45,14 +42,7 @@ export async function runRun(files: string[], f: RunFlags, io: Io): Promise<numb
   const segmentMs = f.segment === undefined ? 300_000 : parseDuration(f.segment);
   if (segmentMs === null || segmentMs <= 0)
     throw new CliError(`--segment must be a duration such as 1s, 1m or 5m, got '${f.segment}'`, 2);
-  let config: Config = defaultConfig();
-  if (f.config !== undefined) {
-    const c = await loadConfig(f.config);
-    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-    config = c.value;
-  }
-  const ruleProblems = checkRules(config.detection.rules);
-  if (ruleProblems.length > 0) throw new CliError(`${f.config}: ${ruleProblems.join('\n')}`, 2);
+  const config = await cliConfig(f.config, { rules: true });
   const profile = await loadProfileFile(f.profile);
   const store = await openStateStore(f.state ?? DEFAULT_STATE);
   const responder = new Responder(store, { policy: config.response, profile, mergeOpen: true });

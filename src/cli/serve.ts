@@ -13,12 +13,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { type Config, defaultConfig } from '../config/schema.js';
+import type { Config } from '../config/schema.js';
 import type { ApiEvent } from '../core/event.js';
 import { secretScrubber } from '../core/identity.js';
 import type { MalformedReason } from '../core/result.js';
-import { checkRules } from '../detect/detectors/rules.js';
 import { Inventory } from '../inventory/catalog.js';
 import { detectFormat, findFormat } from '../parsers/registry.js';
 import { Quarantine } from '../pipeline/quarantine.js';
@@ -36,7 +34,7 @@ import { EventStore } from '../store/events.js';
 import { openState, type PgStateStore } from '../store/state/pg-state.js';
 import { LearnSink } from './analyze.js';
 import { duration, int } from './human.js';
-import { CliError, type Io, parseInputs } from './parse.js';
+import { CliError, cliConfig, type Io, parseInputs } from './parse.js';
 
 export const DEFAULT_DATA_DIR = 'apiwarden-data';
 
@@ -145,13 +143,6 @@ Examples:
     });
 }
 
-async function configOf(path: string | undefined): Promise<Config> {
-  if (path === undefined) return defaultConfig();
-  const c = await loadConfig(path);
-  if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-  return c.value;
-}
-
 /** Resolves when the process is asked to stop: the CLI's abort signal (SIGINT), or SIGTERM. */
 function stopRequested(io: Io): Promise<string> {
   return new Promise((done) => {
@@ -173,9 +164,7 @@ function stopRequested(io: Io): Promise<string> {
 
 export async function runServe(f: ServeFlags, io: Io): Promise<number> {
   const say = (s: string) => io.stderr.write(`apiwarden: ${s}\n`);
-  const config = await configOf(f.config);
-  const ruleProblems = checkRules(config.detection.rules);
-  if (ruleProblems.length > 0) throw new CliError(`${f.config}: ${ruleProblems.join('\n')}`, 2);
+  const config = await cliConfig(f.config, { rules: true });
   const segmentMs = f.segment === undefined ? undefined : parseDuration(f.segment);
   if (segmentMs === null)
     throw new CliError(`--segment must be a duration such as 1m, 5m or 1h, got '${f.segment}'`, 2);

@@ -3,10 +3,7 @@
  * SIGINT or SIGTERM; prints a JSON stats line on stderr every --stats-every.
  */
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load.js';
-import { type Config, defaultConfig } from '../config/schema.js';
 import { Normalizer } from '../core/normalize.js';
-import { checkRules } from '../detect/detectors/rules.js';
 import { ParamProfile, ParamScorer } from '../detect/params.js';
 import { CheckpointStore } from '../kafka/checkpoint.js';
 import { DEFAULT_PREFIX } from '../kafka/topology.js';
@@ -17,7 +14,7 @@ import { Responder } from '../respond/workflow.js';
 import { SensitiveScanner } from '../sensitive/scanner.js';
 import { openState } from '../store/state/pg-state.js';
 import { loadProfileFile } from './analyze.js';
-import { CliError, type Io } from './parse.js';
+import { CliError, cliConfig, type Io } from './parse.js';
 
 export interface WorkerFlags {
   brokers?: string;
@@ -85,14 +82,7 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
   const segmentMs = durationFlag(f.segment, '--segment', 300_000, true);
   const idleMs = durationFlag(f.idle, '--idle', 5_000, false);
   const statsMs = durationFlag(f.statsEvery, '--stats-every', 10_000, true);
-  let config: Config = defaultConfig();
-  if (f.config !== undefined) {
-    const c = await loadConfig(f.config);
-    if (!c.ok) throw new CliError(c.error.join('\n'), 2);
-    config = c.value;
-  }
-  const ruleProblems = checkRules(config.detection.rules);
-  if (ruleProblems.length > 0) throw new CliError(`${f.config}: ${ruleProblems.join('\n')}`, 2);
+  const config = await cliConfig(f.config, { rules: true });
   // The same event options as `apiwarden analyze` (headers and bodies captured for the parameter scorer).
   const normalizer = new Normalizer({ ...config.events, captureHeaders: true, captureBodies: true });
   const logFormat = f.logFormat ?? config.input.logFormat;
