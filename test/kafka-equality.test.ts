@@ -4,9 +4,11 @@
  * (test/support/kafka.ts), both against the same learned profile. The input topic has 2 partitions (lines
  * keyed by client address), the keyed topic 4; the stretch ends with an end marker on both input partitions.
  * The incidents the incident stage stored in PostgreSQL (a fresh database) must equal analyze's
- * incidents.jsonl: the same ids, types and actors, none missing, none extra, none twice.
+ * incidents.jsonl: the same ids, types and actors, none missing, none extra, none twice. Both run with the
+ * same threat-intel list (a few of each campaign's addresses and some benign ones): the workers take intel as
+ * analyze does (evidence, the behaviour model's intel columns).
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -65,19 +67,37 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
     ]);
     expect(s.code, s.stderr).toBe(0);
     const input = join(sim, 'apisix.jsonl');
+    // A blocklist naming two addresses of every campaign and of the benign groups (partners, staff...).
+    const labels = JSON.parse(await readFile(join(sim, 'labels.json'), 'utf8')) as {
+      campaigns: { actors: { ips: string[] } }[];
+      benign?: { actors?: { ips?: string[] } }[];
+    };
+    const listed = [
+      ...labels.campaigns.flatMap((c) => c.actors.ips.slice(0, 2)),
+      ...(labels.benign ?? []).flatMap((b) => (b.actors?.ips ?? []).slice(0, 2)),
+    ];
+    await writeFile(join(dir, 'listed.txt'), `${listed.join('\n')}\n`);
+    const config = join(dir, 'apiwarden.yaml');
+    await writeFile(
+      config,
+      'intel:\n  sources:\n    - name: listed\n      kind: ip\n      category: blocklist\n      file: listed.txt\n',
+    );
     const learned = join(dir, 'learned');
-    const a1 = await bin(['analyze', input, '--out', learned, '--quiet']);
+    const a1 = await bin(['analyze', input, '--out', learned, '--quiet', '-c', config]);
     expect(a1.code, a1.stderr).toBe(0);
     const profile = join(learned, 'profile.json');
     const judged = join(dir, 'judged');
-    const a2 = await bin(['analyze', input, '--profile', profile, '--out', judged, '--quiet']);
+    const a2 = await bin(['analyze', input, '--profile', profile, '--out', judged, '--quiet', '-c', config]);
     expect(a2.code, a2.stderr).toBe(0);
     const reference = (await readFile(join(judged, 'incidents.jsonl'), 'utf8'))
       .split('\n')
       .filter((l) => l !== '')
       .map((l) => JSON.parse(l));
-    // A stretch that finds nothing would prove nothing.
+    // A stretch that finds nothing would prove nothing; intel must be in play.
     expect(reference.length).toBeGreaterThan(3);
+    const intelEvidence = (xs: readonly { evidence: readonly { source?: string }[] }[]) =>
+      xs.filter((i) => i.evidence.some((e) => e.source === 'intel')).length;
+    expect(intelEvidence(reference)).toBeGreaterThan(0);
 
     const broker = kafka!;
     await createTopic(broker.bootstrap, TOPIC, 2);
@@ -99,6 +119,8 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
       '0',
       '--stats-every',
       '1s',
+      '-c',
+      config,
     ];
     workers.push(spawnWorker('w1', args, env), spawnWorker('w2', args, env));
     await Promise.all(workers.map((w) => w.started));
@@ -147,6 +169,7 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
     const got = stored.map(incidentKey).sort();
     expect(new Set(got).size).toBe(got.length);
     expect(got).toEqual(want);
+    expect(intelEvidence(stored)).toBe(intelEvidence(reference));
     // The decisions topic carries the Responder's decisions for these incidents.
     const n = workers.reduce((k, w) => k + (w.stats.decisions ?? 0), 0);
     expect(n).toBeGreaterThan(0);

@@ -2,9 +2,11 @@
  * `apiwarden worker`: one member of the Kafka deployment (src/kafka/worker.ts, docs/scaling.md). Runs until
  * SIGINT or SIGTERM; prints a JSON stats line on stderr every --stats-every.
  */
+import { dirname, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { Normalizer } from '../core/normalize.js';
 import { ParamProfile, ParamScorer } from '../detect/params.js';
+import { IntelStore } from '../enrich/intel.js';
 import { CheckpointStore } from '../kafka/checkpoint.js';
 import { DEFAULT_PREFIX } from '../kafka/topology.js';
 import { describe, type Stage, Worker } from '../kafka/worker.js';
@@ -108,8 +110,24 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
       'DATABASE_URL is required for the detect and incidents stages (checkpoints and incidents live in PostgreSQL): postgres://USER@HOST:5432/DB',
       2,
     );
+  // Threat intel as analyze takes it (evidence, and the behaviour model's intel columns when the profile was
+  // learned with them); the lists refresh as configured while the worker runs.
+  let intel: IntelStore | null = null;
+  if (stages.includes('detect') && config.intel.sources.length > 0) {
+    intel = await IntelStore.open(config.intel, { baseDir: dirname(resolve(f.config ?? '.')) });
+    for (const st of intel.status())
+      if (!st.healthy) io.stderr.write(`intel ${st.name}: ${st.lastError ?? 'not loaded'}\n`);
+  }
   const checkpoints = stages.includes('detect') ? await CheckpointStore.open(url!) : null;
   const store = stages.includes('incidents') ? await openState({ databaseUrl: url! }) : null;
+  // Severity in context: endpoints whose responses carry sensitive data, from the latest stored inventory
+  // (apiwarden serve stores one; read once at start).
+  const inventory = store === null ? undefined : await store.latestInventory();
+  const answersSensitive = new Set(
+    (inventory?.value.endpoints ?? [])
+      .filter((e) => e.sensitive.response.length > 0)
+      .map((e) => `${e.method} ${e.template}`),
+  );
   const responder = store === null ? null : new Responder(store, { policy: config.response, profile });
   const log = (m: string) => io.stderr.write(`${m}\n`);
   const worker = new Worker({
@@ -121,13 +139,14 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
     stages,
     parser: built.parser,
     profile,
-    detection: { rules: config.detection.rules },
+    detection: { rules: config.detection.rules, ...(intel === null ? {} : { intel }) },
     scorer,
     scanner: new SensitiveScanner(config.sensitive),
     segmentMs,
     idleMs,
     checkpoints,
     responder,
+    ...(answersSensitive.size === 0 ? {} : { sensitiveOf: (ep: string) => answersSensitive.has(ep) }),
     clientId: f.clientId ?? `apiwarden-${process.pid}`,
     log,
     onFatal: (e) => {
@@ -158,6 +177,7 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
     await worker.close();
     printStats();
     await checkpoints?.close();
+    intel?.close();
     await store?.close();
   }
   return 0;
@@ -184,7 +204,7 @@ export function registerWorker(program: Command, io: Io, setExit: (code: number)
       '--log-format <string>',
       'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
     )
-    .option('-c, --config <file>', 'YAML configuration: event options, detection rules, response policy')
+    .option('-c, --config <file>', 'YAML configuration: event options, detection rules, threat intel, response policy')
     .option(
       '--prefix <name>',
       `prefix of the worker's topics (<prefix>.keyed, .alerts, .decisions, .dead-letter)`,

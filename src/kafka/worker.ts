@@ -67,6 +67,11 @@ export interface WorkerOptions {
   idleMs: number;
   checkpoints: CheckpointStore | null;
   responder: Responder | null;
+  /**
+   * Whether an endpoint answers sensitive data (incident severity in context, as analyze takes it from its
+   * inventory); the worker CLI reads it from the state's latest inventory. Absent: never.
+   */
+  sensitiveOf?: (endpoint: string) => boolean;
   clientId: string;
   log: (msg: string) => void;
   /** Called with every stored segment (tests, benchmarks). */
@@ -648,7 +653,11 @@ export class Worker {
     const links: [ActorRef, ActorRef][] = [];
     for (const a of alerts.flatMap((x) => x.actors))
       for (const l of linkOf.get(actorKey(a)) ?? []) links.push(l);
-    const incidents = groupIncidents(alerts, { links, scenarioOf: (ep) => scenarios.get(ep) ?? '' });
+    const incidents = groupIncidents(alerts, {
+      links,
+      scenarioOf: (ep) => scenarios.get(ep) ?? '',
+      ...(this.o.sensitiveOf === undefined ? {} : { sensitiveOf: this.o.sensitiveOf }),
+    });
     if (this.o.responder !== null && incidents.length > 0) {
       await this.o.responder.ingest(incidents, 'kafka');
       // Every decision of these incidents, not only the new ones: if this stage died after storing and
