@@ -204,7 +204,10 @@ export function registerWorker(program: Command, io: Io, setExit: (code: number)
       '--log-format <string>',
       'the nginx log_format / Apache LogFormat string, with --format nginx or apache',
     )
-    .option('-c, --config <file>', 'YAML configuration: event options, detection rules, threat intel, response policy')
+    .option(
+      '-c, --config <file>',
+      'YAML configuration: event options, detection rules, threat intel, response policy',
+    )
     .option(
       '--prefix <name>',
       `prefix of the worker's topics (<prefix>.keyed, .alerts, .decisions, .dead-letter)`,
