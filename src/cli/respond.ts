@@ -9,7 +9,7 @@ import type { Config } from '../config/schema.js';
 import { INCIDENT_STATUSES, type Incident, type IncidentStatus } from '../detect/incidents.js';
 import { ANOMALY_TYPES, SEVERITIES } from '../detect/types.js';
 import type { Profile } from '../profiling/profile.js';
-import { backtest } from '../respond/backtest.js';
+import { backtest, decisionsToBacktest, hypotheticalDecision } from '../respond/backtest.js';
 import { EXPORT_TARGETS, exportDecisions } from '../respond/export/index.js';
 import { decisionEvent, incidentEvent } from '../respond/notify.js';
 import { parseDuration } from '../respond/policy.js';
@@ -455,29 +455,16 @@ export async function runBacktest(f: BacktestFlags, io: Io): Promise<number> {
     let decisions: Decision[];
     if (f.scope !== undefined) {
       const action = (pick('--action', f.action, DECISION_ACTIONS) ?? 'block') as DecisionAction;
-      const scope = parseScope(f.scope, f.endpoint);
-      decisions = [
-        {
-          id: 'hypothetical',
-          action,
-          scope,
-          ...(action === 'rate_limit' ? { rateLimit: parseRate(f.rate) } : {}),
-          status: 'proposed',
-          origin: 'manual',
-          reason: 'backtest',
-          createdTs: 0,
-          expiresTs: null,
-          offence: 1,
-        },
-      ];
+      decisions = [hypotheticalDecision(action, parseScope(f.scope, f.endpoint), () => parseRate(f.rate))];
     } else {
-      const all = await r.store.decisions();
-      const wanted = new Set(f.decision ?? []);
-      decisions = all.filter((d) =>
-        wanted.size > 0 ? wanted.has(d.id) : f.all ? true : d.status === 'proposed' || d.status === 'active',
+      const picked = decisionsToBacktest(
+        await r.store.decisions(),
+        new Set(f.decision ?? []),
+        f.all === true,
       );
-      for (const id of wanted)
-        if (!all.some((d) => d.id === id)) throw new CliError(`no decision ${id} in ${r.store.location}`);
+      const [missing] = picked.missing;
+      if (missing !== undefined) throw new CliError(`no decision ${missing} in ${r.store.location}`);
+      decisions = picked.decisions;
     }
     const s = await openStore(f.store!);
     if (s === null)

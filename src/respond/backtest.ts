@@ -12,7 +12,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CidrSet } from '../core/net.js';
 import type { Incident } from '../detect/incidents.js';
-import type { Decision } from './types.js';
+import type { Decision, DecisionAction, DecisionScope, RateLimit } from './types.js';
 
 export interface BacktestDecision {
   decision: string;
@@ -45,6 +45,45 @@ const NO_BUCKET = 1e15;
 
 const scopeText = (d: Decision) =>
   `${d.scope.kind}:${d.scope.value}${d.scope.endpoint === undefined ? '' : ` on ${d.scope.endpoint}`}`;
+
+/**
+ * A decision nobody made, to backtest a scope before deciding (the CLI's `--scope`, the API's `scope`).
+ * `rate` is asked only for a rate limit.
+ */
+export function hypotheticalDecision(
+  action: DecisionAction,
+  scope: DecisionScope,
+  rate: () => RateLimit,
+): Decision {
+  return {
+    id: 'hypothetical',
+    action,
+    scope,
+    ...(action === 'rate_limit' ? { rateLimit: rate() } : {}),
+    status: 'proposed',
+    origin: 'manual',
+    reason: 'backtest',
+    createdTs: 0,
+    expiresTs: null,
+    offence: 1,
+  };
+}
+
+/**
+ * The stored decisions a backtest weighs: the ones named in `wanted`, else all of them with `everything`,
+ * else the proposed and active ones. Ids in `wanted` that name no decision are returned as `missing`.
+ */
+export function decisionsToBacktest(
+  all: readonly Decision[],
+  wanted: ReadonlySet<string>,
+  everything: boolean,
+): { decisions: Decision[]; missing: string[] } {
+  const missing = [...wanted].filter((id) => !all.some((d) => d.id === id));
+  const decisions = all.filter((d) =>
+    wanted.size > 0 ? wanted.has(d.id) : everything || d.status === 'proposed' || d.status === 'active',
+  );
+  return { decisions, missing };
+}
 
 /** Actor keys (`kind:value`) of every incident. */
 export function incidentActors(incidents: readonly Incident[]): Set<string> {

@@ -5,7 +5,7 @@
  */
 import type { Hono } from 'hono';
 import { openStore } from '../../cli/store.js';
-import { backtest } from '../../respond/backtest.js';
+import { backtest, decisionsToBacktest, hypotheticalDecision } from '../../respond/backtest.js';
 import { exportDecisions } from '../../respond/export/index.js';
 import { parseDuration } from '../../respond/policy.js';
 import { DEFAULT_RATE } from '../../respond/scope.js';
@@ -115,30 +115,12 @@ export function decisionRoutes(app: Hono<ServerEnv>, s: ServerContext): void {
       );
     let decisions: Decision[];
     if (b.scope !== undefined) {
-      const action = b.action ?? 'block';
-      decisions = [
-        {
-          id: 'hypothetical',
-          action,
-          scope: b.scope,
-          ...(action === 'rate_limit' ? { rateLimit: b.rateLimit ?? DEFAULT_RATE } : {}),
-          status: 'proposed',
-          origin: 'manual',
-          reason: 'backtest',
-          createdTs: 0,
-          expiresTs: null,
-          offence: 1,
-        },
-      ];
+      decisions = [hypotheticalDecision(b.action ?? 'block', b.scope, () => b.rateLimit ?? DEFAULT_RATE)];
     } else {
-      const all = await state.decisions();
-      const wanted = new Set(b.decisions ?? []);
-      for (const id of wanted)
-        if (!all.some((d) => d.id === id))
-          throw new ApiError(404, 'not_found', `no decision ${id}`, 'decisions');
-      decisions = all.filter((d) =>
-        wanted.size > 0 ? wanted.has(d.id) : b.all ? true : d.status === 'proposed' || d.status === 'active',
-      );
+      const picked = decisionsToBacktest(await state.decisions(), new Set(b.decisions ?? []), b.all === true);
+      const [missing] = picked.missing;
+      if (missing !== undefined) throw new ApiError(404, 'not_found', `no decision ${missing}`, 'decisions');
+      decisions = picked.decisions;
     }
     const store = await openStore(dir);
     if (store === null)
