@@ -14,7 +14,7 @@ import { DetectionRun, type ProfilingOptions, ProfilingRun } from '../detect/run
 import type { Alert } from '../detect/types.js';
 import { IntelStore } from '../enrich/intel.js';
 import { Enricher, type FeatureEvent } from '../features/enrich.js';
-import { Inventory } from '../inventory/catalog.js';
+import { Inventory, sensitiveResponseEndpoints } from '../inventory/catalog.js';
 import { type Profile, readProfile } from '../profiling/profile.js';
 import { decisionEvent, incidentEvent } from '../respond/notify.js';
 import { Responder } from '../respond/workflow.js';
@@ -254,9 +254,7 @@ export async function runAnalyze(inputs: string[], flags: AnalyzeFlags, io: Io):
   const alerts = run.finish();
   const inv = inventory.report();
   // Severity in context: the endpoint's scenario and whether its responses carry sensitive data.
-  const answersSensitive = new Set(
-    inv.endpoints.filter((e) => e.sensitive.response.length > 0).map((e) => `${e.method} ${e.template}`),
-  );
+  const answersSensitive = sensitiveResponseEndpoints(inv);
   const incidents = groupIncidents(alerts, {
     links: run.links(alerts.flatMap((a) => a.actors)),
     scenarioOf: run.ctx.scenarioOf,

@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import { Normalizer } from '../core/normalize.js';
 import { ParamProfile, ParamScorer } from '../detect/params.js';
 import { IntelStore } from '../enrich/intel.js';
+import { sensitiveResponseEndpoints } from '../inventory/catalog.js';
 import { CheckpointStore } from '../kafka/checkpoint.js';
 import { DEFAULT_PREFIX } from '../kafka/topology.js';
 import { describe, type Stage, Worker } from '../kafka/worker.js';
@@ -123,11 +124,7 @@ export async function runWorker(f: WorkerFlags, io: Io): Promise<number> {
   // Severity in context: endpoints whose responses carry sensitive data, from the latest stored inventory
   // (apiwarden serve stores one; read once at start).
   const inventory = store === null ? undefined : await store.latestInventory();
-  const answersSensitive = new Set(
-    (inventory?.value.endpoints ?? [])
-      .filter((e) => e.sensitive.response.length > 0)
-      .map((e) => `${e.method} ${e.template}`),
-  );
+  const answersSensitive = sensitiveResponseEndpoints(inventory?.value ?? { endpoints: [] });
   const responder = store === null ? null : new Responder(store, { policy: config.response, profile });
   const log = (m: string) => io.stderr.write(`${m}\n`);
   const worker = new Worker({

@@ -235,6 +235,16 @@ export interface InventoryReport {
   decisions: TemplateDecision[];
 }
 
+/**
+ * The endpoints (`METHOD template`, as alerts name them) whose responses carried sensitive data: an incident
+ * touching one is a step more severe (groupIncidents' `sensitiveOf`).
+ */
+export function sensitiveResponseEndpoints(report: Pick<InventoryReport, 'endpoints'>): Set<string> {
+  return new Set(
+    report.endpoints.filter((e) => e.sensitive.response.length > 0).map((e) => `${e.method} ${e.template}`),
+  );
+}
+
 export interface InventoryOptions extends TemplaterOptions {
   /** OpenAPI templates to match first. */
   spec?: SpecTemplates;
