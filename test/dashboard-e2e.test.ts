@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type LiveDemo, startLiveDemo } from '../src/cli/demo.js';
+import type { LiveDemo } from '../src/cli/demo.js';
 import {
   api,
   ensureDashboardBuilt,
@@ -20,6 +20,7 @@ import {
   openPage,
   type PageWatch,
   screenshot,
+  startTestDemo,
   tokenFor,
 } from './support/dashboard-browser.js';
 
@@ -41,23 +42,7 @@ beforeAll(async () => {
   await ensureDashboardBuilt();
   browser = await launchChromium();
   dir = await mkdtemp(join(tmpdir(), 'aw-dash-e2e-'));
-  // The demo itself (npm start), small and fast: 4 simulated hours of history, one 2-hour stretch with every
-  // attack campaign replayed at 2,400x; the pages are read once the stretch is in (no traffic moving under
-  // the clicks).
-  demo = await startLiveDemo({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: dir,
-    seed: 7,
-    users: 1500,
-    historyHours: 4,
-    stretchHours: 2,
-    segmentMinutes: 5,
-    speed: 2400,
-    stretches: 1,
-  });
-  await demo.ready;
-  await demo.finished;
+  demo = await startTestDemo(dir, 7, 1500);
   base = demo.baseUrl;
   ({ context, page, watch } = await openPage(browser));
 

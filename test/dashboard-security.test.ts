@@ -25,7 +25,7 @@ import { join, relative } from 'node:path';
 import { Hono } from 'hono';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEMO_LIVE_START, type LiveDemo, startLiveDemo } from '../src/cli/demo.js';
+import { DEMO_LIVE_START, type LiveDemo } from '../src/cli/demo.js';
 import { DASHBOARD_CSP, dashboardFiles } from '../src/server/dashboard.js';
 import { ROUTES } from '../src/server/openapi.js';
 import {
@@ -36,6 +36,7 @@ import {
   type PageWatch,
   ROOT,
   screenshot,
+  startTestDemo,
   tokenFor,
 } from './support/dashboard-browser.js';
 
@@ -82,23 +83,7 @@ beforeAll(async () => {
   await ensureDashboardBuilt();
   browser = await launchChromium();
   dir = await mkdtemp(join(tmpdir(), 'aw-dash-sec-'));
-  // The demo itself (npm start), small and fast: 4 simulated hours of history, one 2-hour stretch with every
-  // attack campaign replayed at 2,400x; the pages are read once the stretch is in (no traffic moving under
-  // the clicks).
-  demo = await startLiveDemo({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: dir,
-    seed: 11,
-    users: 1000,
-    historyHours: 4,
-    stretchHours: 2,
-    segmentMinutes: 5,
-    speed: 2400,
-    stretches: 1,
-  });
-  await demo.ready;
-  await demo.finished;
+  demo = await startTestDemo(dir, 11, 1000);
   base = demo.baseUrl;
   const analyst = await tokenFor(base, demo.adminToken, 'sec-analyst', 'analyst');
 

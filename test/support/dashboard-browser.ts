@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type LiveDemo, startLiveDemo } from '../../src/cli/demo.js';
 
 export const CHROMIUM = '/usr/bin/chromium';
 export const ROOT = join(import.meta.dirname, '..', '..');
@@ -101,4 +102,27 @@ export async function tokenFor(
   const t = await api(base, adminToken, 'POST', '/api/v1/tokens', { user: name, label: 'dashboard test' });
   if (t.status !== 201) throw new Error(`creating a token for ${name}: ${t.status} ${t.text}`);
   return t.body.secret as string;
+}
+
+/**
+ * The demo itself (npm start, src/cli/demo.ts), small and fast for the browser tests: 4 simulated hours of
+ * history, one 2-hour stretch with every attack campaign replayed at 2,400x. Resolves once the stretch is in,
+ * so no traffic moves under the clicks.
+ */
+export async function startTestDemo(dataDir: string, seed: number, users: number): Promise<LiveDemo> {
+  const demo = await startLiveDemo({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir,
+    seed,
+    users,
+    historyHours: 4,
+    stretchHours: 2,
+    segmentMinutes: 5,
+    speed: 2400,
+    stretches: 1,
+  });
+  await demo.ready;
+  await demo.finished;
+  return demo;
 }
