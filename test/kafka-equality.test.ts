@@ -13,17 +13,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../src/store/state/pg-state.js';
-import { bin } from './support/cli.js';
 import { type KafkaBroker, startKafka } from './support/kafka.js';
 import {
   createTopic,
   freshDatabase,
   incidentKey,
+  learnAndJudge,
   lines,
   newProducer,
   produceLines,
   readTopic,
   sendEnd,
+  simulateStretch,
   spawnWorker,
   until,
   type WorkerProc,
@@ -51,22 +52,7 @@ afterAll(async () => {
 describe('Kafka with 2 workers against apiwarden analyze', () => {
   it('stores the same incidents (ids, types, actors) as one process', async () => {
     const sim = join(dir, 'sim');
-    const s = await bin([
-      'simulate',
-      '--out',
-      sim,
-      '--hours',
-      '3',
-      '--users',
-      '500',
-      '--seed',
-      '7',
-      '--formats',
-      'apisix',
-      '--quiet',
-    ]);
-    expect(s.code, s.stderr).toBe(0);
-    const input = join(sim, 'apisix.jsonl');
+    const input = await simulateStretch(sim);
     // A blocklist naming two addresses of every campaign and of the benign groups (partners, staff...).
     const labels = JSON.parse(await readFile(join(sim, 'labels.json'), 'utf8')) as {
       campaigns: { actors: { ips: string[] } }[];
@@ -82,17 +68,7 @@ describe('Kafka with 2 workers against apiwarden analyze', () => {
       config,
       'intel:\n  sources:\n    - name: listed\n      kind: ip\n      category: blocklist\n      file: listed.txt\n',
     );
-    const learned = join(dir, 'learned');
-    const a1 = await bin(['analyze', input, '--out', learned, '--quiet', '-c', config]);
-    expect(a1.code, a1.stderr).toBe(0);
-    const profile = join(learned, 'profile.json');
-    const judged = join(dir, 'judged');
-    const a2 = await bin(['analyze', input, '--profile', profile, '--out', judged, '--quiet', '-c', config]);
-    expect(a2.code, a2.stderr).toBe(0);
-    const reference = (await readFile(join(judged, 'incidents.jsonl'), 'utf8'))
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => JSON.parse(l));
+    const { profile, incidents: reference } = await learnAndJudge(input, dir, ['-c', config]);
     // A stretch that finds nothing would prove nothing; intel must be in play.
     expect(reference.length).toBeGreaterThan(3);
     const intelEvidence = (xs: readonly { evidence: readonly { source?: string }[] }[]) =>

@@ -12,22 +12,23 @@
  * - poison records (invalid JSON, binary garbage, a 10 MB record) are counted, sent to the dead-letter topic
  *   with the reason, and skipped: every other line is routed.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openState } from '../src/store/state/pg-state.js';
-import { bin } from './support/cli.js';
 import { type KafkaBroker, startKafka } from './support/kafka.js';
 import {
   createTopic,
   freshDatabase,
   incidentKey,
+  learnAndJudge,
   lines,
   newProducer,
   produceLines,
   readTopic,
   sendEnd,
+  simulateStretch,
   spawnWorker,
   until,
   type WorkerProc,
@@ -44,33 +45,10 @@ const workers: WorkerProc[] = [];
 beforeAll(async () => {
   kafka = await startKafka();
   dir = await mkdtemp(join(tmpdir(), 'aw-kafka-faults-'));
-  const sim = join(dir, 'sim');
-  const s = await bin([
-    'simulate',
-    '--out',
-    sim,
-    '--hours',
-    '3',
-    '--users',
-    '500',
-    '--seed',
-    '7',
-    '--formats',
-    'apisix',
-    '--quiet',
-  ]);
-  expect(s.code, s.stderr).toBe(0);
-  const input = join(sim, 'apisix.jsonl');
-  const a1 = await bin(['analyze', input, '--out', join(dir, 'learned'), '--quiet']);
-  expect(a1.code, a1.stderr).toBe(0);
-  profile = join(dir, 'learned', 'profile.json');
-  const a2 = await bin(['analyze', input, '--profile', profile, '--out', join(dir, 'judged'), '--quiet']);
-  expect(a2.code, a2.stderr).toBe(0);
-  reference = (await readFile(join(dir, 'judged', 'incidents.jsonl'), 'utf8'))
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => incidentKey(JSON.parse(l)))
-    .sort();
+  const input = await simulateStretch(join(dir, 'sim'));
+  const ref = await learnAndJudge(input, dir);
+  profile = ref.profile;
+  reference = ref.incidents.map(incidentKey).sort();
   all = await lines(input);
 }, 900_000);
 

@@ -7,9 +7,10 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Admin, Consumer, ProduceAcks, Producer } from '@platformatic/kafka';
 import pg from 'pg';
+import type { Incident } from '../../src/detect/incidents.js';
 import { CONTROL_HEADER } from '../../src/kafka/topology.js';
 import { describe } from '../../src/kafka/worker.js';
-import { ROOT } from './cli.js';
+import { bin, ROOT } from './cli.js';
 
 export const PG_BASE = process.env.APIWARDEN_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
@@ -225,4 +226,50 @@ export async function readTopic(
     await consumer.close(true);
   }
   return got;
+}
+
+/** `apiwarden simulate` of a stretch in apisix JSON lines (3 h, 500 users, seed 7 unless told); its file. */
+export async function simulateStretch(
+  sim: string,
+  o: { hours?: number; users?: number; seed?: number } = {},
+) {
+  const s = await bin([
+    'simulate',
+    '--out',
+    sim,
+    '--hours',
+    String(o.hours ?? 3),
+    '--users',
+    String(o.users ?? 500),
+    '--seed',
+    String(o.seed ?? 7),
+    '--formats',
+    'apisix',
+    '--quiet',
+  ]);
+  if (s.code !== 0) throw new Error(`apiwarden simulate failed: ${s.stderr}`);
+  return join(sim, 'apisix.jsonl');
+}
+
+/**
+ * The single-process reference: `apiwarden analyze` learns a profile from `input` (into DIR/learned), then
+ * judges the same input with it (DIR/judged). Returns the profile's path and analyze's incidents.
+ */
+export async function learnAndJudge(
+  input: string,
+  dir: string,
+  extra: string[] = [],
+): Promise<{ profile: string; incidents: Incident[] }> {
+  const learned = join(dir, 'learned');
+  const a1 = await bin(['analyze', input, '--out', learned, '--quiet', ...extra]);
+  if (a1.code !== 0) throw new Error(`apiwarden analyze (learn) failed: ${a1.stderr}`);
+  const profile = join(learned, 'profile.json');
+  const judged = join(dir, 'judged');
+  const a2 = await bin(['analyze', input, '--profile', profile, '--out', judged, '--quiet', ...extra]);
+  if (a2.code !== 0) throw new Error(`apiwarden analyze (judge) failed: ${a2.stderr}`);
+  const incidents = (await readFile(join(judged, 'incidents.jsonl'), 'utf8'))
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Incident);
+  return { profile, incidents };
 }
